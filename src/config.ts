@@ -1,0 +1,62 @@
+// Every setting of motcua, validated in one place. Nothing else reads process.env.
+// A bad setting stops the process with a message naming it (fail closed).
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const urlWithProtocol = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `phải là URL bắt đầu bằng ${protocols.join(' hoặc ')}`);
+
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: urlWithProtocol(['http:', 'https:']).optional(),
+  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_AUTOSTART: bool.default(true),
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i, 'chỉ gồm chữ, số, _ và -').default('motcua'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CATALOGUE_DIR: z.string().min(1).default('./procedures'),
+  INTENTS_DIR: z.string().min(1).default('./intents'),
+  UNITS_FILE: z.string().min(1).default('./units.yaml'),
+  DEFAULT_UNIT: z.string().regex(/^[a-z0-9-]+$/, 'mã đơn vị chỉ gồm chữ thường, số và -').optional(),
+  /** Keyed hashing of platform ids (pseudonymisation); required in production. */
+  SECRET_KEY: z.string().min(32, 'cần ít nhất 32 ký tự').optional(),
+  CONVERSATION_TTL_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
+  MAX_QUESTION_LENGTH: z.coerce.number().int().min(50).max(5000).default(500),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Cấu hình không hợp lệ / invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse settings from an environment map (process.env in production, a plain object in tests). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "not set" (docker-compose passes them that way).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const cfg = parsed.data;
+  if (cfg.NODE_ENV === 'production' && !cfg.SECRET_KEY) {
+    throw new ConfigError(['SECRET_KEY: bắt buộc khi NODE_ENV=production (ít nhất 32 ký tự ngẫu nhiên)']);
+  }
+  return { ...cfg, dataDir: path.resolve(cfg.DATA_DIR) };
+}

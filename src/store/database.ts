@@ -1,0 +1,127 @@
+// The database port and its two adapters: PostgreSQL (pg) when DATABASE_URL is set, otherwise
+// the embedded PGlite under DATA_DIR. One SQL dialect, one schema, one set of migrations.
+// This folder is the only importer of the SQL drivers.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+
+export type SqlParam = string | number | boolean | null | Date | string[] | number[];
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Run several statements (no parameters), e.g. a migration file. */
+  exec(sql: string): Promise<void>;
+  transaction<T>(fn: (tx: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent PGlite is used. */
+  url?: string;
+  /** Directory of the PGlite data; undefined or 'memory://' for an in-memory database. */
+  dataDir?: string;
+  /** PostgreSQL schema to use (tests isolate themselves with their own). */
+  schema?: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    throw new Error(`invalid schema name: ${options.schema}`);
+  }
+  return options.url ? openPostgres(options.url, options.schema) : openPglite(options.dataDir, options.schema);
+}
+
+async function openPostgres(url: string, schema?: string): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it. Readiness reports outages.
+  });
+  if (schema) {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    pool.on('connect', (client) => {
+      void client.query(`SET search_path TO ${schema}`);
+    });
+    // Clients created before the listener was attached (the one above) get it too.
+    await pool.query(`SET search_path TO ${schema}`);
+  }
+  const run = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[]): Promise<T[]> => {
+    const res = await client.query(sql, params ? [...params] : undefined);
+    return res.rows as T[];
+  };
+  return {
+    kind: 'postgres',
+    query: (sql, params) => run(pool, sql, params),
+    exec: async (sql) => {
+      await pool.query(sql);
+    },
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        if (schema) await client.query(`SET search_path TO ${schema}`);
+        await client.query('BEGIN');
+        const result = await fn({
+          query: (sql, params) => run(client, sql, params),
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function openPglite(dataDir: string | undefined, schema?: string): Promise<Database> {
+  let target: string | undefined;
+  if (dataDir && dataDir !== 'memory://') {
+    target = path.resolve(dataDir);
+    fs.mkdirSync(target, { recursive: true });
+  }
+  const db = target ? await PGlite.create(target) : await PGlite.create();
+  if (schema) {
+    await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema};`);
+  }
+  // PGlite is one connection: serialise transactions so two callers never interleave.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    kind: 'pglite',
+    query: <T>(sql: string, params?: readonly SqlParam[]) =>
+      serial(async () => (await db.query<T>(sql, params ? [...params] : undefined)).rows),
+    exec: (sql) => serial(async () => void (await db.exec(sql))),
+    transaction: (fn) =>
+      serial(() =>
+        db.transaction(async (tx) =>
+          fn({
+            query: async <T>(sql: string, params?: readonly SqlParam[]) =>
+              (await tx.query<T>(sql, params ? [...params] : undefined)).rows,
+            exec: async (sql) => void (await tx.exec(sql)),
+          }),
+        ),
+      ),
+    ping: () => serial(async () => void (await db.query('SELECT 1'))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,10 @@
+// Where the integration tests find the real services (CI starts them; see .ci/run).
+import { randomBytes } from 'node:crypto';
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A schema or key-prefix name of its own for each test file, so files never share state. */
+export function isolatedName(label: string): string {
+  return `t_${label}_${randomBytes(4).toString('hex')}`;
+}
