@@ -1,0 +1,210 @@
+// Search bench: motcua's search beside fuse.js 7 (default options, keys: name) over the same
+// catalogue and the same dev questions. Prints top-1 / top-3 (with and without diacritics),
+// latency p50 / p99 (warm, per question), index build time and heap used.
+//   npm run bench                 # the table
+//   npm run bench -- --misses     # plus every miss: query, expected, got
+// Catalogue: the shipped one (loadCatalogue over procedures/) when present, else the portal gz.
+//   --portal          force the portal gz adapter (no curated aliases: measures the general search)
+//   --motcua-only     skip fuse.js (fast tuning runs)
+//   --explain "q"     print the reranked shortlist of one question with its features
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Fuse from 'fuse.js';
+import type { CatalogueProcedure } from '../src/catalogue/schema.js';
+import { buildSearchIndex } from '../src/search/index.js';
+import { foldMarks } from '../src/search/normalize.js';
+import type { SearchOutcome } from '../src/search/types.js';
+import { loadPortalCatalogue } from './portal-catalogue.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const QUERIES = process.env['MOTCUA_DEV_QUERIES'] ?? '/work/shared/data/queries-dev.tsv';
+const showMisses = process.argv.includes('--misses');
+const motcuaOnly = process.argv.includes('--motcua-only');
+const explainArg = process.argv.indexOf('--explain');
+const explainQuery = explainArg >= 0 ? process.argv[explainArg + 1] : undefined;
+
+interface Row {
+  query: string;
+  accept: string[] | null;
+}
+
+function readQueries(path: string): Row[] {
+  const lines = readFileSync(path, 'utf8').split('\n').slice(1);
+  const rows: Row[] = [];
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    const [query = '', accept = ''] = line.split('\t');
+    rows.push({ query, accept: accept.trim() === 'NONE' ? null : accept.split(';').map((s) => s.trim()).filter(Boolean) });
+  }
+  return rows;
+}
+
+function isProcedureList(x: unknown): x is CatalogueProcedure[] {
+  return Array.isArray(x) && x.every((p) => typeof p === 'object' && p !== null && 'code' in p && 'name' in p && 'aliases' in p);
+}
+
+async function loadShippedCatalogue(): Promise<{ procedures: CatalogueProcedure[]; source: string }> {
+  const loader = `${ROOT}src/catalogue/load.ts`;
+  const national = `${ROOT}procedures/national`;
+  if (!process.argv.includes('--portal') && existsSync(loader) && existsSync(national) && readdirSync(national).some((f) => f.endsWith('.json'))) {
+    try {
+      const mod: unknown = await import(pathToFileURL(loader).href);
+      if (typeof mod === 'object' && mod !== null && 'loadCatalogue' in mod && typeof mod.loadCatalogue === 'function') {
+        const cat: unknown = await mod.loadCatalogue(`${ROOT}procedures`);
+        if (typeof cat === 'object' && cat !== null && 'procedures' in cat && isProcedureList(cat.procedures)) {
+          return { procedures: cat.procedures, source: 'loadCatalogue(procedures/)' };
+        }
+      }
+      console.error('bench: loadCatalogue present but unusable; falling back to the portal gz');
+    } catch (err) {
+      console.error(`bench: loadCatalogue failed (${err instanceof Error ? err.message : String(err)}); falling back to the portal gz`);
+    }
+  }
+  return { procedures: loadPortalCatalogue(), source: 'portal gz adapter (bench/portal-catalogue.ts)' };
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+}
+
+interface Engine {
+  name: string;
+  run(q: string): string[];
+}
+
+interface Measured {
+  top1: number;
+  top3: number;
+  top1Folded: number;
+  top3Folded: number;
+  p50: number;
+  p99: number;
+  misses: string[];
+}
+
+function measure(engine: Engine, rows: Row[]): Measured {
+  const answerable = rows.filter((r) => r.accept !== null);
+  for (const r of answerable.slice(0, 20)) engine.run(r.query); // warm up
+  const times: number[] = [];
+  let top1 = 0;
+  let top3 = 0;
+  let top1Folded = 0;
+  let top3Folded = 0;
+  const misses: string[] = [];
+  for (const r of answerable) {
+    const accept = r.accept ?? [];
+    const t0 = process.hrtime.bigint();
+    const got = engine.run(r.query);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (accept.includes(got[0] ?? '')) top1++;
+    else misses.push(`  ${r.query.slice(0, 110)}\n      expected ${accept.join(';')}  got ${got.slice(0, 3).join(', ')}`);
+    if (got.slice(0, 3).some((c) => accept.includes(c))) top3++;
+    const t1 = process.hrtime.bigint();
+    const gotF = engine.run(foldMarks(r.query));
+    times.push(Number(process.hrtime.bigint() - t1) / 1e6);
+    if (accept.includes(gotF[0] ?? '')) top1Folded++;
+    if (gotF.slice(0, 3).some((c) => accept.includes(c))) top3Folded++;
+  }
+  const n = answerable.length || 1;
+  return {
+    top1: top1 / n,
+    top3: top3 / n,
+    top1Folded: top1Folded / n,
+    top3Folded: top3Folded / n,
+    p50: pct(times, 50),
+    p99: pct(times, 99),
+    misses,
+  };
+}
+
+const f1 = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const ms = (x: number): string => `${x.toFixed(x < 10 ? 3 : 1)} ms`;
+
+async function main(): Promise<void> {
+  const { procedures, source } = await loadShippedCatalogue();
+  const rows = readQueries(QUERIES);
+  if (explainQuery !== undefined) {
+    const names = new Map(procedures.map((p) => [p.code, p.name]));
+    const s = buildSearchIndex(procedures, {
+      explain: (q, list) => {
+        console.log(`\n${q}`);
+        for (const r of list) {
+          const f = (x: number): string => x.toFixed(2);
+          console.log(`  ${r.code} score ${f(r.score)} rank ${f(r.rank)} qcov ${f(r.qcov)} bcov ${f(r.bcov)} dcov ${f(r.dcov)} pen ${f(r.penalty)} bm25 ${f(r.bm25)}  ${(names.get(r.code) ?? '').slice(0, 90)}`);
+        }
+      },
+    });
+    const res = s.search(explainQuery);
+    console.log(`  → ${res.outcome} confidence ${res.confidence} aspects ${res.aspects.join(',')}`);
+    return;
+  }
+  const answerable = rows.filter((r) => r.accept !== null).length;
+  console.log(`catalogue: ${procedures.length} procedures from ${source}`);
+  console.log(`questions: ${rows.length} (${answerable} answerable, ${rows.length - answerable} NONE) from ${QUERIES}\n`);
+
+  const heap0 = process.memoryUsage().heapUsed;
+  const tb0 = process.hrtime.bigint();
+  const searcher = buildSearchIndex(procedures);
+  const buildMotcua = Number(process.hrtime.bigint() - tb0) / 1e6;
+  const heapMotcua = process.memoryUsage().heapUsed - heap0;
+
+  const heap1 = process.memoryUsage().heapUsed;
+  const tf0 = process.hrtime.bigint();
+  const fuse = new Fuse(procedures, { keys: ['name'] });
+  const buildFuse = Number(process.hrtime.bigint() - tf0) / 1e6;
+  const heapFuse = process.memoryUsage().heapUsed - heap1;
+
+  const motcua = measure({ name: 'motcua', run: (q) => searcher.search(q, { top: 3 }).results.map((r) => r.code) }, rows);
+  const fuseM = motcuaOnly
+    ? { top1: 0, top3: 0, top1Folded: 0, top3Folded: 0, p50: 0, p99: 0, misses: [] }
+    : measure({ name: 'fuse.js', run: (q) => fuse.search(q, { limit: 3 }).map((r) => r.item.code) }, rows);
+
+  const header = ['engine', 'top-1', 'top-3', 'top-1 no marks', 'top-3 no marks', 'p50', 'p99', 'build', 'heap Δ'];
+  const line = (name: string, m: Measured, build: number, heap: number): string[] => [
+    name,
+    f1(m.top1),
+    f1(m.top3),
+    f1(m.top1Folded),
+    f1(m.top3Folded),
+    ms(m.p50),
+    ms(m.p99),
+    ms(build),
+    `${(heap / 1048576).toFixed(1)} MB`,
+  ];
+  const table = [header, line('motcua', motcua, buildMotcua, heapMotcua), line('fuse.js 7 (defaults, keys: name)', fuseM, buildFuse, heapFuse)];
+  const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
+  for (const r of table) console.log('| ' + r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ') + ' |');
+  console.log(`\nlatency: per question, warm, with and without marks (${answerable * 2} timings each); heap used after build: ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB`);
+
+  // Outcomes: the answerable questions, and the NONE rows apart.
+  const outcomes = (list: Row[], fold = false): Record<SearchOutcome, number> => {
+    const c: Record<SearchOutcome, number> = { answer: 0, choices: 0, none: 0 };
+    for (const r of list) c[searcher.search(fold ? foldMarks(r.query) : r.query).outcome]++;
+    return c;
+  };
+  const okRows = rows.filter((r) => r.accept !== null);
+  const noneRows = rows.filter((r) => r.accept === null);
+  const o = outcomes(okRows);
+  let answerRight = 0;
+  let answerWrong = 0;
+  for (const r of okRows) {
+    const res = searcher.search(r.query);
+    if (res.outcome !== 'answer') continue;
+    if ((r.accept ?? []).includes(res.results[0]?.code ?? '')) answerRight++;
+    else answerWrong++;
+  }
+  console.log(`\nmotcua outcomes on answerable questions: answer ${o.answer} (right ${answerRight}, wrong ${answerWrong}), choices ${o.choices}, none ${o.none}`);
+  const on = outcomes(noneRows);
+  console.log(`motcua outcomes on NONE questions (procedure not in the catalogue): answer ${on.answer}, choices ${on.choices}, none ${on.none}`);
+  for (const r of noneRows) {
+    const res = searcher.search(r.query);
+    console.log(`  [${res.outcome}] ${r.query.slice(0, 80)} → ${res.results[0]?.code ?? '-'} ${res.results[0]?.name.slice(0, 60) ?? ''}`);
+  }
+  if (showMisses) {
+    console.log(`\nmotcua top-1 misses (${motcua.misses.length}):`);
+    for (const m of motcua.misses) console.log(m);
+  }
+}
+
+await main();
