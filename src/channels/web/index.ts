@@ -1,0 +1,3 @@
+// The website chat widget channel's public surface.
+export { createWebChannelRouter, defaultPublicDir, type WebChannelDeps, type WebChannelLogger } from './web-channel-router.js';
+export { ChatRequest, SessionId } from './chat-request.js';

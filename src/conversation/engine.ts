@@ -1,0 +1,308 @@
+// The conversation engine: one inbound event in, the replies out. It owns the per-citizen state
+// machine of DESIGN §7 (idle → answered / choosing → handoff), routes text to the small intents
+// or to the procedure search, and records what was asked (digits masked) for the officers.
+// It knows nothing of HTTP, Redis or SQL: everything outside comes through the ports.
+import type { InboundEvent, Reply } from '../channels/channel.js';
+import type { CatalogueProcedure } from '../catalogue/schema.js';
+import type { Aspect, Searcher } from '../search/types.js';
+import { formatFee, formatTime } from '../catalogue/format.js';
+import { createIntentMatcher, type IntentMatcher } from './intent-matcher.js';
+import type { IntentSet } from './intents.js';
+import { choiceNumber, classifyInput, maskDigits, MAX_INPUT_CHARS } from './input.js';
+import { looksLikePayload, parsePayload, type ParsedPayload } from './payload.js';
+import type {
+  ConversationKey,
+  ConversationState,
+  ConversationStateStore,
+  HandoffQueue,
+  QueryLog,
+  UnitContact,
+  UnitDirectory,
+} from './ports.js';
+import {
+  choicesReply,
+  contactReply,
+  fill,
+  greetingReply,
+  handoffReply,
+  menuExtras,
+  noneReply,
+  procedureAnswer,
+  procedureDetail,
+  reply,
+  type DetailKind,
+  type Formatters,
+  type ReplyContext,
+} from './replies.js';
+
+/** What the engine needs of the catalogue (loadCatalogue's result satisfies it). */
+export interface ProcedureLookup {
+  byCode(code: string): CatalogueProcedure | null | undefined;
+}
+
+export interface EngineDeps {
+  catalogue: ProcedureLookup;
+  searcher: Searcher;
+  state: ConversationStateStore;
+  queryLog: QueryLog;
+  handoff: HandoffQueue;
+  units: UnitDirectory;
+  /** Loaded with loadIntents(dir). */
+  intents: IntentSet;
+  /** Defaults to the catalogue's formatTime / formatFee. */
+  format?: Formatters;
+  /** Defaults to the clock; tests move time. */
+  now?: () => Date;
+  /** How long a conversation's context (answered / choosing) is kept. Default 30 minutes. */
+  stateTtlSeconds?: number;
+  /** How long the bot stays quiet after "gặp cán bộ" if nobody closes the hand-off. Default 24 h. */
+  handoffTimeoutSeconds?: number;
+  /** Characters of a message the engine reads; the rest is cut and the citizen told. Default 500. */
+  maxInputChars?: number;
+  /** Called with errors the engine swallowed to keep replying politely (log them). */
+  onError?: (error: unknown, event: InboundEvent) => void;
+}
+
+export interface Engine {
+  /** Never throws: a failure becomes a polite error reply (and onError is called). */
+  handle(event: InboundEvent): Promise<Reply[]>;
+}
+
+const ASPECT_DETAIL: Record<Aspect, DetailKind> = {
+  documents: 'docs',
+  fee: 'fee',
+  time: 'fee',
+  where: 'where',
+  online: 'online',
+  steps: 'steps',
+  legal: 'legal',
+  form: 'forms',
+  result: 'result',
+};
+
+export function createEngine(deps: EngineDeps): Engine {
+  const texts = deps.intents;
+  const format: Formatters = deps.format ?? { time: formatTime, fee: formatFee };
+  const now = deps.now ?? (() => new Date());
+  const stateTtl = deps.stateTtlSeconds ?? 30 * 60;
+  const handoffTtl = deps.handoffTimeoutSeconds ?? 24 * 60 * 60;
+  const maxInput = deps.maxInputChars ?? MAX_INPUT_CHARS;
+  const matcher: IntentMatcher = createIntentMatcher([
+    { name: 'greeting', examples: texts.greeting.examples },
+    { name: 'contact', examples: texts.contact.examples },
+    { name: 'handoff', examples: texts.handoff.examples },
+    { name: 'thanks', examples: texts.thanks.examples },
+  ]);
+  const unitCodeSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+  function codesOf(unit: UnitContact | null): ReadonlySet<string> | undefined {
+    const list = unit?.procedureCodes;
+    if (!list) return undefined;
+    let set = unitCodeSets.get(list);
+    if (!set) {
+      set = new Set(list);
+      unitCodeSets.set(list, set);
+    }
+    return set;
+  }
+
+  /** One turn's context: who, their unit, what they were doing. */
+  interface Turn {
+    event: InboundEvent;
+    key: ConversationKey;
+    unit: UnitContact | null;
+    ctx: ReplyContext;
+    state: ConversationState | null;
+  }
+
+  function lookup(turn: Turn, code: string): CatalogueProcedure | null {
+    const codes = codesOf(turn.unit);
+    if (codes && !codes.has(code)) return null;
+    return deps.catalogue.byCode(code) ?? null;
+  }
+
+  function hasCode(turn: Turn): (code: string) => boolean {
+    return (code) => lookup(turn, code) !== null;
+  }
+
+  function menu(turn: Turn): Reply[] {
+    return greetingReply(turn.ctx, hasCode(turn));
+  }
+
+  async function save(turn: Turn, state: ConversationState, ttl = stateTtl): Promise<void> {
+    await deps.state.set(turn.key, state, ttl);
+  }
+
+  async function answer(turn: Turn, p: CatalogueProcedure, aspects: readonly Aspect[], question?: string): Promise<Reply[]> {
+    await save(turn, { mode: 'answered', code: p.code, ...(question !== undefined ? { question } : {}) });
+    const kinds = [...new Set(aspects.map((a) => ASPECT_DETAIL[a]))];
+    if (kinds.length === 0) return procedureAnswer(turn.ctx, p);
+    return kinds.flatMap((k) => procedureDetail(turn.ctx, p, k));
+  }
+
+  async function requestHandoff(turn: Turn, typed: string | null): Promise<Reply[]> {
+    const state = turn.state;
+    const question = typed !== null ? maskDigits(typed) : (state?.question ?? texts.messages.buttons.handoff);
+    const at = now();
+    await deps.handoff.request({ unitId: turn.key.unitId, channel: turn.key.channel, userId: turn.key.userId, text: question, at });
+    await deps.queryLog.record({
+      unitId: turn.key.unitId,
+      channel: turn.key.channel,
+      text: question,
+      outcome: 'handoff',
+      confidence: null,
+      topCode: state?.mode === 'answered' ? state.code : null,
+      at,
+    });
+    await save(turn, { mode: 'handoff', until: at.getTime() + handoffTtl * 1000, question }, handoffTtl);
+    return handoffReply(turn.ctx);
+  }
+
+  async function onPayload(turn: Turn, payload: ParsedPayload | null): Promise<Reply[]> {
+    if (!payload) return menu(turn);
+    switch (payload.action) {
+      case 'menu':
+        return menu(turn);
+      case 'contact':
+        return contactReply(turn.ctx);
+      case 'handoff':
+        return requestHandoff(turn, null);
+      default: {
+        const p = lookup(turn, payload.code);
+        if (!p) return [reply(texts.messages.input.procedureGone, menuExtras(turn.ctx, hasCode(turn)))];
+        const question = turn.state?.question;
+        if (payload.action === 'pick') {
+          const aspects = turn.state?.mode === 'choosing' ? (turn.state.aspects ?? []) : [];
+          return answer(turn, p, aspects, question);
+        }
+        await save(turn, { mode: 'answered', code: p.code, ...(question !== undefined ? { question } : {}) });
+        return procedureDetail(turn.ctx, p, payload.action);
+      }
+    }
+  }
+
+  async function onQuestion(turn: Turn, text: string): Promise<Reply[]> {
+    const masked = maskDigits(text);
+    const codes = codesOf(turn.unit);
+    const result = deps.searcher.search(text, { top: 3, ...(codes ? { codes } : {}) });
+    const hits = result.results.filter((h) => lookup(turn, h.code) !== null);
+    const top = hits[0];
+    const log = (outcome: 'answered' | 'choices' | 'none') =>
+      deps.queryLog.record({
+        unitId: turn.key.unitId,
+        channel: turn.key.channel,
+        text: masked,
+        outcome,
+        confidence: result.confidence,
+        topCode: top?.code ?? null,
+        at: now(),
+      });
+
+    if (result.outcome === 'answer' && top) {
+      const p = lookup(turn, top.code);
+      if (p) {
+        await log('answered');
+        return answer(turn, p, result.aspects, masked);
+      }
+    }
+    if (result.outcome === 'choices' && hits.length > 1) {
+      const offered = hits.slice(0, 3);
+      await log('choices');
+      await save(turn, {
+        mode: 'choosing',
+        codes: offered.map((h) => h.code),
+        ...(result.aspects.length > 0 ? { aspects: [...result.aspects] } : {}),
+        question: masked,
+      });
+      return choicesReply(turn.ctx, offered);
+    }
+    if (result.outcome === 'choices' && top) {
+      // Only one candidate survived the unit filter: offer it as a suggestion, not an answer.
+      await log('choices');
+    } else {
+      await log('none');
+    }
+    const suggestions = hits.slice(0, 3);
+    if (suggestions.length > 0) {
+      await save(turn, { mode: 'choosing', codes: suggestions.map((h) => h.code), question: masked });
+    } else {
+      await save(turn, { mode: 'idle', question: masked });
+    }
+    return noneReply(turn.ctx, suggestions);
+  }
+
+  async function onText(turn: Turn, raw: string): Promise<Reply[]> {
+    if (looksLikePayload(raw)) return onPayload(turn, parsePayload(raw));
+    const input = classifyInput(raw, maxInput);
+    switch (input.kind) {
+      case 'empty':
+        return [reply(texts.messages.input.empty, menuExtras(turn.ctx, hasCode(turn)))];
+      case 'no-letters':
+        return [reply(texts.messages.input.noLetters, menuExtras(turn.ctx, hasCode(turn)))];
+      case 'foreign-script':
+        return [reply(texts.messages.input.unsupportedScript, menuExtras(turn.ctx, hasCode(turn)))];
+      case 'text':
+        break;
+    }
+    const notice = input.truncated ? [reply(fill(texts.messages.input.tooLong, { max: maxInput }))] : [];
+    const text = input.text;
+
+    const n = choiceNumber(text);
+    if (n !== null && turn.state?.mode === 'choosing') {
+      const code = turn.state.codes[n - 1];
+      if (!code) return [reply(fill(texts.messages.input.choiceOutOfRange, { n }))];
+      return onPayload(turn, { action: 'pick', code });
+    }
+
+    switch (matcher.match(text)) {
+      case 'greeting':
+        return [...notice, ...menu(turn)];
+      case 'contact':
+        return [...notice, ...contactReply(turn.ctx)];
+      case 'handoff':
+        return [...notice, ...(await requestHandoff(turn, turn.state?.question ?? text))];
+      case 'thanks':
+        return [...notice, reply(texts.thanks.replies.thanks)];
+      case null:
+        return [...notice, ...(await onQuestion(turn, text))];
+    }
+  }
+
+  async function handleUnsafe(event: InboundEvent): Promise<Reply[]> {
+    const key: ConversationKey = { unitId: event.unitId, channel: event.channel, userId: event.userId };
+    if (event.kind === 'unfollow') {
+      await deps.state.clear(key);
+      return [];
+    }
+    const unit = await deps.units.get(event.unitId);
+    let state = await deps.state.get(key);
+    if (state?.mode === 'handoff') {
+      // Quiet while an officer has the conversation; back to the bot once the hand-off expires.
+      if (state.until > now().getTime()) return [];
+      await deps.state.clear(key);
+      state = null;
+    }
+    const turn: Turn = { event, key, unit, ctx: { texts, format, unit }, state };
+    switch (event.kind) {
+      case 'follow':
+      case 'referral':
+        return menu(turn);
+      case 'postback':
+        if (event.payload !== undefined) return onPayload(turn, parsePayload(event.payload));
+        return onText(turn, event.text ?? '');
+      case 'text':
+        return onText(turn, event.text ?? '');
+    }
+  }
+
+  return {
+    async handle(event: InboundEvent): Promise<Reply[]> {
+      try {
+        return await handleUnsafe(event);
+      } catch (error) {
+        deps.onError?.(error, event);
+        return [reply(texts.messages.input.error)];
+      }
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// The conversation engine's ports: what it needs from the outside world, as interfaces.
+// Production implements them with Redis (state) and PostgreSQL (query log, hand-offs, units);
+// memory-ports.ts implements them in memory for tests and the CLI. The engine never sees a
+// driver. Texts handed to QueryLog and HandoffQueue are already digit-masked by the engine.
+import { z } from 'zod';
+import type { ChannelName } from '../channels/channel.js';
+
+/** Whose conversation: one citizen on one channel of one unit. */
+export interface ConversationKey {
+  unitId: string;
+  channel: ChannelName;
+  userId: string;
+}
+
+/**
+ * The per-citizen state machine (DESIGN §7): idle → answered (the procedure being discussed) /
+ * choosing (candidates offered, so "1"/"2"/"3" can pick) → handoff (bot quiet until `until`,
+ * or until an officer closes the hand-off, which clears the state).
+ * `question` is the citizen's last question, digit-masked, kept so a later "gặp cán bộ" button
+ * can pass it on to the officer.
+ */
+/** Mirrors `Aspect` of src/search/types.ts, so stored states can be parsed. */
+export const StoredAspect = z.enum(['documents', 'fee', 'time', 'where', 'online', 'steps', 'legal', 'form', 'result']);
+
+export const ConversationState = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('idle'), question: z.string().optional() }),
+  z.object({ mode: z.literal('answered'), code: z.string().min(1), question: z.string().optional() }),
+  z.object({
+    mode: z.literal('choosing'),
+    codes: z.array(z.string().min(1)).min(1).max(3),
+    /** What the question asked about ("lệ phí"), applied to the candidate the citizen picks. */
+    aspects: z.array(StoredAspect).optional(),
+    question: z.string().optional(),
+  }),
+  z.object({
+    mode: z.literal('handoff'),
+    /** Epoch milliseconds when the bot may speak again even if nobody closed the hand-off. */
+    until: z.number().int().nonnegative(),
+    question: z.string().optional(),
+  }),
+]);
+export type ConversationState = z.infer<typeof ConversationState>;
+
+export interface ConversationStateStore {
+  /** The stored state, or null when none (never set, cleared or expired). */
+  get(key: ConversationKey): Promise<ConversationState | null>;
+  /** Store the state; it expires after `ttlSeconds`. */
+  set(key: ConversationKey, state: ConversationState, ttlSeconds: number): Promise<void>;
+  /** Forget the state (also how an officer closing a hand-off gives the citizen back to the bot). */
+  clear(key: ConversationKey): Promise<void>;
+}
+
+export type QueryOutcome = 'answered' | 'choices' | 'none' | 'handoff';
+
+export interface QueryLogEntry {
+  unitId: string;
+  channel: ChannelName;
+  /** The citizen's text with every run of digits replaced by '#'. */
+  text: string;
+  outcome: QueryOutcome;
+  /** Search confidence 0..1; null when no search was run (hand-off). */
+  confidence: number | null;
+  /** Best procedure code, when there was one. */
+  topCode: string | null;
+  at: Date;
+}
+
+export interface QueryLog {
+  record(entry: QueryLogEntry): Promise<void>;
+}
+
+export interface HandoffRequest {
+  unitId: string;
+  channel: ChannelName;
+  userId: string;
+  /** What the citizen asked (digit-masked): the message, or the last question before the tap. */
+  text: string;
+  at: Date;
+}
+
+export interface HandoffQueue {
+  request(request: HandoffRequest): Promise<void>;
+}
+
+/** A unit's contact details as shown to citizens; `Unit` from src/units/unit.ts satisfies it. */
+export interface UnitContact {
+  id: string;
+  name: string;
+  address: string | null;
+  phone: string | null;
+  hours: string | null;
+  portalUrl: string | null;
+  province: string | null;
+  /** Restrict answers to these procedure codes; null or absent = the whole catalogue. */
+  procedureCodes?: readonly string[] | null;
+}
+
+export interface UnitDirectory {
+  /** The unit, or null when unknown (the engine then answers without contact details). */
+  get(unitId: string): Promise<UnitContact | null>;
+}
