@@ -26,6 +26,8 @@ export const ConfigSchema = z.object({
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   REDIS_AUTOSTART: bool.default(true),
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i, 'chỉ gồm chữ, số, _ và -').default('motcua'),
+  /** `serve` also runs the background workers (one-process default); set false when a separate worker runs. */
+  RUN_WORKERS: bool.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CATALOGUE_DIR: z.string().min(1).default('./procedures'),
   INTENTS_DIR: z.string().min(1).default('./intents'),
@@ -34,6 +36,8 @@ export const ConfigSchema = z.object({
   /** Keyed hashing of platform ids (pseudonymisation); required in production. */
   SECRET_KEY: z.string().min(32, 'cần ít nhất 32 ký tự').optional(),
   CONVERSATION_TTL_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
+  /** Questions in the log are deleted after this many days (data minimisation). */
+  QUERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   MAX_QUESTION_LENGTH: z.coerce.number().int().min(50).max(5000).default(500),
 });
 

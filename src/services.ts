@@ -1,0 +1,105 @@
+// Builds the long-lived parts every role shares, from the settings: database (migrated), Redis,
+// units, catalogue, search index, intents and the conversation engine. One place, so `serve`,
+// `worker` and the CLI are wired the same way.
+import path from 'node:path';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { loadCatalogue, type Catalogue } from './catalogue/index.js';
+import { buildSearchIndex } from './search/index.js';
+import type { Searcher } from './search/types.js';
+import { createEngine, type Engine } from './conversation/engine.js';
+import { loadIntents } from './conversation/intents.js';
+import type { UnitContact, UnitDirectory } from './conversation/ports.js';
+import { openDatabase, type Database } from './store/database.js';
+import { migrate } from './store/migrate.js';
+import { connectRedis, type RedisHandle } from './store/redis.js';
+import { UnitRepository } from './store/unit-repository.js';
+import { QueryLogRepository } from './store/query-log-repository.js';
+import { HandoffRepository } from './store/handoff-repository.js';
+import { RedisConversationStateStore } from './store/conversation-state-store.js';
+import { loadUnitsFile, type Unit } from './units/unit.js';
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  redis: RedisHandle;
+  units: UnitRepository;
+  unitList: Unit[];
+  defaultUnitId: string;
+  catalogue: Catalogue;
+  searcher: Searcher;
+  engine: Engine;
+  queryLog: QueryLogRepository;
+  handoffs: HandoffRepository;
+  close(): Promise<void>;
+}
+
+/** Without SECRET_KEY (development) a fixed key is used; production requires one (config.ts). */
+const DEV_SECRET = 'motcua-development-secret-not-for-production';
+
+export async function buildServices(config: Config, logger: Logger): Promise<Services> {
+  const t0 = Date.now();
+  const db = await openDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, 'pglite') });
+  try {
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+
+    const unitList = loadUnitsFile(config.UNITS_FILE);
+    const units = new UnitRepository(db);
+    await units.upsert(unitList);
+    const defaultUnitId = config.DEFAULT_UNIT ?? unitList[0]?.id ?? '';
+    if (!unitList.some((u) => u.id === defaultUnitId)) {
+      throw new Error(`DEFAULT_UNIT: không có đơn vị "${defaultUnitId}" trong ${config.UNITS_FILE}`);
+    }
+
+    const catalogue = loadCatalogue(config.CATALOGUE_DIR);
+    const searcher = buildSearchIndex(catalogue.procedures);
+    const intents = loadIntents(config.INTENTS_DIR);
+
+    const redis = await connectRedis({ url: config.REDIS_URL, autostart: config.REDIS_AUTOSTART, dataDir: config.dataDir });
+    if (redis.child) logger.warn('no Redis answered at REDIS_URL: started a local redis-server under DATA_DIR');
+
+    const queryLog = new QueryLogRepository(db);
+    const handoffs = new HandoffRepository(db);
+    const directory: UnitDirectory = {
+      get: async (id): Promise<UnitContact | null> => (await units.get(id)) ?? null,
+    };
+    const engine = createEngine({
+      catalogue,
+      searcher,
+      intents,
+      state: new RedisConversationStateStore(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET),
+      queryLog,
+      handoff: handoffs,
+      units: directory,
+      maxInputChars: config.MAX_QUESTION_LENGTH,
+      stateTtlSeconds: config.CONVERSATION_TTL_SECONDS,
+      onError: (err) =>
+        logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : 'unknown' }, 'engine error'),
+    });
+    logger.info({ procedures: catalogue.size, units: unitList.length, ms: Date.now() - t0, db: db.kind }, 'services ready');
+
+    return {
+      config,
+      logger,
+      db,
+      redis,
+      units,
+      unitList,
+      defaultUnitId,
+      catalogue,
+      searcher,
+      engine,
+      queryLog,
+      handoffs,
+      close: async () => {
+        await redis.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
