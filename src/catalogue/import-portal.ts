@@ -2,14 +2,19 @@
 // file per field, procedures sorted by code, stable bytes across runs. All records are parsed
 // and validated before anything is written; a bad line fails the whole import with the file,
 // line and field named, and the existing catalogue is left exactly as it was.
+// Records that carry another procedure's page (see detect-content-mismatch.ts) are written as
+// list-only procedures: code and name, no steps, channels, documents or legal basis, so the bot
+// never shows a citizen the wrong procedure's content. A name a workbook import gave such a
+// record is kept across re-imports.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CatalogueError, formatIssuePath } from './catalogue-error.js';
+import { detectContentMismatch, normaliseName } from './detect-content-mismatch.js';
 import { mapPortalRecord } from './map-portal-record.js';
 import { emptyNotes } from './parse-channels.js';
-import { LIST_ONLY_FILE, NationalFile, serializeNationalFile } from './national-file.js';
+import { LIST_ONLY_FIELD, LIST_ONLY_FILE, NationalFile, serializeNationalFile } from './national-file.js';
 import { PortalRecord } from './portal-record.js';
 import { Procedure } from './schema.js';
 import { compareCodes, slugify } from './slugify.js';
@@ -22,8 +27,10 @@ export interface ImportReport {
   outDir: string;
   /** Non-empty lines read. */
   records: number;
-  /** Procedures written (equals records: a bad record fails the import). */
+  /** Procedures written (equals records: a bad record fails the import), full and list-only. */
   written: number;
+  /** Procedures written with their full portal content. */
+  full: number;
   /** Field name → number of procedures. */
   perField: Record<string, number>;
   /** Field name → file name. */
@@ -36,8 +43,13 @@ export interface ImportReport {
   /** Channel fees the source does not state. */
   feesNotStated: number;
   communeCore: number;
-  /** List-only procedures kept from a previous workbook import (codes still missing). */
+  /** List-only procedures kept from a previous workbook import (codes the crawl lacks or flagged codes). */
   listOnlyKept: number;
+  /**
+   * Codes whose crawl record carries another procedure's page: written as list-only records
+   * (name only) instead of showing that content. Reasons are in `warnings`.
+   */
+  contentMismatch: string[];
   warnings: string[];
 }
 
@@ -48,6 +60,9 @@ export async function importPortal(opts: { input: string; outDir?: string; coreC
 
   const notes = emptyNotes();
   const procedures: Procedure[] = [];
+  const rawRecords: PortalRecord[] = [];
+  // Per-code channel figures, so that flagged records (whose channels are dropped) leave the totals.
+  const channelCounts = new Map<string, { recovered: number; unknown: number; feeNotStated: number }>();
   const seen = new Map<string, number>();
   let records = 0;
   for (let i = 0; i < lines.length; i++) {
@@ -71,6 +86,7 @@ export async function importPortal(opts: { input: string; outDir?: string; coreC
       );
     }
     const before = notes.warnings.length;
+    const counted = { recovered: notes.recovered, unknown: notes.unknown, feeNotStated: notes.feeNotStated };
     const mapped = Procedure.safeParse(mapPortalRecord(raw.data, coreCodes, notes));
     // Prefix this record's warnings with where they come from.
     for (let w = before; w < notes.warnings.length; w++) notes.warnings[w] = `${raw.data.ma_thu_tuc.trim()} (line ${line}): ${notes.warnings[w]}`;
@@ -88,12 +104,46 @@ export async function importPortal(opts: { input: string; outDir?: string; coreC
     }
     seen.set(mapped.data.code, line);
     procedures.push(mapped.data);
+    rawRecords.push(raw.data);
+    channelCounts.set(mapped.data.code, {
+      recovered: notes.recovered - counted.recovered,
+      unknown: notes.unknown - counted.unknown,
+      feeNotStated: notes.feeNotStated - counted.feeNotStated,
+    });
+  }
+
+  const mismatches = detectContentMismatch(rawRecords);
+  const flagged = new Map(mismatches.map((m) => [m.code, m]));
+  const full = procedures.filter((p) => !flagged.has(p.code));
+  const listOnly = await readListOnly(outDir);
+  const priorList = new Map((listOnly?.procedures ?? []).map((p) => [p.code, p]));
+  const flaggedOut: Procedure[] = [];
+  let keptFlagged = 0;
+  for (const p of procedures) {
+    const m = flagged.get(p.code);
+    if (!m) continue;
+    const counts = channelCounts.get(p.code);
+    if (counts) {
+      notes.recovered -= counts.recovered;
+      notes.unknown -= counts.unknown;
+      notes.feeNotStated -= counts.feeNotStated;
+    }
+    notes.warnings.push(`${p.code}: content mismatch, written as list-only (${m.reason})`);
+    if (coreCodes.has(p.code)) notes.warnings.push(`${p.code}: listed as commune core, but that was judged on another procedure's content; not marked commune core on that word (a workbook naming a commune agency marks it)`);
+    const prior = priorList.get(p.code);
+    // A workbook name is better than the crawl's, which is the other procedure's name.
+    if (prior && prior.detail === 'list' && normaliseName(prior.name) !== normaliseName(p.name)) {
+      flaggedOut.push(prior);
+      keptFlagged++;
+    } else {
+      flaggedOut.push(listOnlyFromMismatch(p));
+    }
   }
 
   const files = new Map<string, string>();
-  const fileOfField = assignFileNames(procedures.map((p) => p.field));
+  const fileOfField = assignFileNames(full.map((p) => p.field));
   const byField = new Map<string, Procedure[]>();
-  for (const p of procedures) {
+  for (const p of full) {
     const list = byField.get(p.field) ?? [];
     list.push(p);
     byField.set(p.field, list);
@@ -108,30 +158,62 @@ export async function importPortal(opts: { input: string; outDir?: string; coreC
     fileRecord[field] = name;
   }
 
-  // Keep what a workbook import added for codes the crawl still lacks.
-  const listOnly = await readListOnly(outDir);
+  // Keep what a workbook import added for codes the crawl still lacks, beside the flagged codes.
   const keptListOnly = listOnly ? listOnly.procedures.filter((p) => !seen.has(p.code)) : [];
-  if (listOnly && keptListOnly.length > 0) {
-    files.set(LIST_ONLY_FILE, serializeNationalFile({ field: listOnly.field, procedures: keptListOnly }));
+  const listOut = [...keptListOnly, ...flaggedOut].sort((a, b) => compareCodes(a.code, b.code));
+  if (listOut.length > 0) {
+    files.set(LIST_ONLY_FILE, serializeNationalFile({ field: listOnly?.field ?? LIST_ONLY_FIELD, procedures: listOut }));
   }
 
   await writeDirAtomically(outDir, files);
 
-  const channels = procedures.reduce((n, p) => n + p.channels.length, 0);
+  const channels = full.reduce((n, p) => n + p.channels.length, 0);
   return {
     input: opts.input,
     outDir,
     records,
     written: procedures.length,
+    full: full.length,
     perField,
     files: fileRecord,
     channels,
     timesRecoveredFromSteps: notes.recovered,
     timesUnknown: notes.unknown,
     feesNotStated: notes.feeNotStated,
-    communeCore: procedures.filter((p) => p.communeCore).length,
-    listOnlyKept: keptListOnly.length,
+    communeCore: [...full, ...flaggedOut].filter((p) => p.communeCore).length,
+    listOnlyKept: keptListOnly.length + keptFlagged,
+    contentMismatch: mismatches.map((m) => m.code),
     warnings: notes.warnings,
+  };
+}
+
+/**
+ * What can be said of a flagged code: its code, its ministry folder (the crawl's own grouping,
+ * not the page) and, until a workbook gives a better one, the name the crawl stored. Everything
+ * read from the page (field, levels, agencies, steps, link…) belongs to another procedure.
+ */
+export function listOnlyFromMismatch(p: Procedure): Procedure {
+  return {
+    code: p.code,
+    name: p.name,
+    decision: null,
+    levels: [],
+    type: null,
+    field: LIST_ONLY_FIELD,
+    agencies: { competent: null, executing: null, authorized: null, coordinating: null, receivingAddress: null },
+    targets: [],
+    steps: [],
+    channels: [],
+    documents: [],
+    legalBasis: [],
+    conditions: null,
+    result: null,
+    related: null,
+    sourceUrl: null,
+    ministry: p.ministry,
+    communeCore: false,
+    origin: 'portal',
+    detail: 'list',
   };
 }
 

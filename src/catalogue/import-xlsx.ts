@@ -2,17 +2,21 @@
 // hành, Cơ quan thực hiện, Lĩnh vực under a title block) and merges it with the full records:
 // codes already in the catalogue are left untouched (name mismatches are reported), codes the
 // crawl lacks become list-only procedures in list-only.json so the bot can at least name them.
-// Like the portal import, nothing is written unless every row validated, and the catalogue
-// directory is swapped in whole.
+// Codes whose catalogue record is list-only (the crawl lacks them, or the portal import found
+// their crawl content belonged to another procedure) take the workbook's name, field and agency.
+// Like the portal import, nothing is written unless every row validated, and the national
+// directory is swapped in whole. `catalogueDir` may be the catalogue root (procedures/, as the
+// CLI passes it) or its national directory; only the national directory is ever rewritten.
 import { readFile, readdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { CatalogueError, formatIssuePath } from './catalogue-error.js';
 import { readNationalFile } from './import-portal.js';
 import { LIST_ONLY_FIELD, LIST_ONLY_FILE, serializeNationalFile } from './national-file.js';
 import { Procedure } from './schema.js';
 import { compareCodes, slugify } from './slugify.js';
+import { nameSimilarity } from './name-similarity.js';
 import { clean } from './text.js';
 import { writeDirAtomically } from './write-dir-atomically.js';
 
@@ -21,6 +25,13 @@ export interface XlsxNameMismatch {
   row: number;
   catalogue: string;
   list: string;
+  /**
+   * similar: the names share most of their words (a rewording, a level suffix); different: they
+   * name different procedures, so the record's content is suspect and needs an officer first.
+   */
+  similarity: 'similar' | 'different';
+  /** Share of syllables in common (Dice coefficient, 0–1, two decimals). */
+  overlap: number;
 }
 
 export interface XlsxReport {
@@ -31,10 +42,15 @@ export interface XlsxReport {
   rows: number;
   /** Codes already in the catalogue with full records (left as they are). */
   inCatalogue: number;
+  /** The national directory read and written. */
+  nationalDir: string;
   /** Codes this workbook added as list-only procedures. */
   listOnlyAdded: number;
+  /** List-only procedures already in the catalogue whose name, field or agency this workbook set. */
+  listOnlyUpdated: number;
   /** List-only procedures in the catalogue after the import. */
   listOnlyTotal: number;
+  /** Full records whose name differs from the workbook's, "different" ones first. */
   nameMismatches: XlsxNameMismatch[];
   warnings: string[];
 }
@@ -50,7 +66,8 @@ const COLUMNS: ReadonlyArray<readonly [ColumnKey, string, boolean]> = [
 ];
 
 export async function importXlsx(opts: { input: string; catalogueDir: string; outDir?: string }): Promise<XlsxReport> {
-  const outDir = opts.outDir ?? opts.catalogueDir;
+  const nationalDir = resolveNationalDir(opts.catalogueDir);
+  const outDir = opts.outDir ?? nationalDir;
   const wb = new ExcelJS.Workbook();
   try {
     await wb.xlsx.readFile(opts.input);
@@ -73,9 +90,9 @@ export async function importXlsx(opts: { input: string; catalogueDir: string; ou
   const full = new Map<string, Procedure>();
   const keptFiles = new Map<string, string>();
   let listOnly: Procedure[] = [];
-  if (existsSync(opts.catalogueDir)) {
-    for (const name of (await readdir(opts.catalogueDir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort()) {
-      const file = join(opts.catalogueDir, name);
+  if (existsSync(nationalDir)) {
+    for (const name of (await readdir(nationalDir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort()) {
+      const file = join(nationalDir, name);
       const parsed = await readNationalFile(file);
       if (name === LIST_ONLY_FILE) {
         listOnly = parsed.procedures;
@@ -92,7 +109,9 @@ export async function importXlsx(opts: { input: string; catalogueDir: string; ou
     headerRow,
     rows: 0,
     inCatalogue: 0,
+    nationalDir,
     listOnlyAdded: 0,
+    listOnlyUpdated: 0,
     listOnlyTotal: 0,
     nameMismatches: [],
     warnings: [],
@@ -130,38 +149,59 @@ export async function importXlsx(opts: { input: string; catalogueDir: string; ou
     if (existing) {
       report.inCatalogue++;
       if (!sameName(existing.name, cells.name)) {
-        report.nameMismatches.push({ code: cells.code, row: r, catalogue: existing.name, list: cells.name });
+        const overlap = nameSimilarity(existing.name, cells.name);
+        report.nameMismatches.push({
+          code: cells.code,
+          row: r,
+          catalogue: existing.name,
+          list: cells.name,
+          similarity: overlap >= SIMILAR_NAMES ? 'similar' : 'different',
+          overlap: Math.round(overlap * 100) / 100,
+        });
       }
       continue;
     }
-    const candidate = {
-      code: cells.code,
-      name: cells.name,
-      decision: null,
-      levels: [],
-      type: null,
-      field: cells.field,
-      agencies: {
-        competent: null,
-        executing: cells.executing === '' ? null : cells.executing.split('\n').map((s) => s.trim()).filter(Boolean).join('; '),
-        authorized: null,
-        coordinating: null,
-        receivingAddress: null,
-      },
-      targets: [],
-      steps: [],
-      channels: [],
-      documents: [],
-      legalBasis: [],
-      conditions: null,
-      result: null,
-      related: null,
-      sourceUrl: null,
-      ministry: cells.issuer === '' ? null : slugify(cells.issuer),
-      communeCore: false,
-      origin: 'portal',
-      detail: 'list',
-    };
+    const executing = cells.executing === '' ? null : cells.executing.split('\n').map((s) => s.trim()).filter(Boolean).join('; ');
+    const priorList = listOnlyByCode.get(cells.code);
+    const candidate = priorList
+      ? {
+          // A list record already here (from an earlier workbook, or a code whose crawl content was
+          // another procedure's): the workbook's name, field and agency replace what it had.
+          ...priorList,
+          name: cells.name,
+          field: cells.field,
+          agencies: { ...priorList.agencies, executing: executing ?? priorList.agencies.executing },
+          ministry: cells.issuer === '' ? priorList.ministry : slugify(cells.issuer),
+          communeCore: priorList.communeCore || namesCommuneAgency(executing),
+        }
+      : {
+          code: cells.code,
+          name: cells.name,
+          decision: null,
+          levels: [],
+          type: null,
+          field: cells.field,
+          agencies: {
+            competent: null,
+            executing,
+            authorized: null,
+            coordinating: null,
+            receivingAddress: null,
+          },
+          targets: [],
+          steps: [],
+          channels: [],
+          documents: [],
+          legalBasis: [],
+          conditions: null,
+          result: null,
+          related: null,
+          sourceUrl: null,
+          ministry: cells.issuer === '' ? null : slugify(cells.issuer),
+          communeCore: namesCommuneAgency(executing),
+          origin: 'portal',
+          detail: 'list',
+        };
     const parsed = Procedure.safeParse(candidate);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -171,9 +211,12 @@ export async function importXlsx(opts: { input: string; catalogueDir: string; ou
         issue?.message ?? 'invalid procedure',
       );
     }
-    if (!listOnlyByCode.has(parsed.data.code)) report.listOnlyAdded++;
+    if (!priorList) report.listOnlyAdded++;
+    else if (JSON.stringify(priorList) !== JSON.stringify(parsed.data)) report.listOnlyUpdated++;
     listOnlyByCode.set(parsed.data.code, parsed.data);
   }
+  // The serious ones first: a different name means the record may hold another procedure.
+  report.nameMismatches.sort((a, b) => (a.similarity === b.similarity ? a.row - b.row : a.similarity === 'different' ? -1 : 1));
 
   const files = new Map(keptFiles);
   const merged = [...listOnlyByCode.values()].sort((a, b) => compareCodes(a.code, b.code));
@@ -181,6 +224,27 @@ export async function importXlsx(opts: { input: string; catalogueDir: string; ou
   report.listOnlyTotal = merged.length;
   await writeDirAtomically(outDir, files);
   return report;
+}
+
+/** Below this share of common syllables two names are taken to name different procedures. */
+const SIMILAR_NAMES = 0.5;
+
+/**
+ * The catalogue root (holding national/, curated/…) or the national directory itself: a
+ * directory that directly holds national *.json files, or is named "national", is the national
+ * directory; anything else is a root, whose national/ is used. Never rewrite a root: that would
+ * swap out curated/ and the dictionary with it.
+ */
+export function resolveNationalDir(catalogueDir: string): string {
+  if (basename(catalogueDir) === 'national') return catalogueDir;
+  if (existsSync(join(catalogueDir, 'national'))) return join(catalogueDir, 'national');
+  if (existsSync(catalogueDir) && readdirSync(catalogueDir).some((f) => f.endsWith('.json') && !f.startsWith('.'))) return catalogueDir;
+  return join(catalogueDir, 'national');
+}
+
+/** "Công an cấp Xã", "Ủy ban nhân dân cấp xã": the workbook says a commune body handles it. */
+function namesCommuneAgency(executing: string | null): boolean {
+  return executing !== null && /(công an|ủy ban nhân dân|uỷ ban nhân dân|ubnd) (cấp )?xã/iu.test(executing);
 }
 
 function findHeader(wb: ExcelJS.Workbook): { ws: ExcelJS.Worksheet; headerRow: number; columns: Partial<Record<ColumnKey, number>> & Record<'code' | 'name' | 'field', number> } | null {

@@ -8,9 +8,16 @@ import { clean } from './text.js';
 
 const HEADER = 'Tên giấy tờMẫu đơn, tờ khaiSố lượng';
 
-// One digit: the crawl glues the cell to the name, so "Nghị định 1161 bản chính" is
-// "Nghị định 116" + "1 bản chính". Prose ("01 bản chính văn bản…") is followed by a word.
-const QUANTITY = /(\d) bản chính(?:, ?(\d+) bản sao)?(?! [\p{Ll}])/gu;
+// The quantity cell is glued to the cell before it, so "Nghị định 1161 bản chính" is
+// "Nghị định 116" + "1 bản chính" and "Mẫu số 181 bản chính" is "Mẫu số 18" + "1". A run of
+// digits is read whole (10–99) only where the name cannot go on with a number: after a closing
+// parenthesis, after a sentence mark glued to a word ("…hợp lệ.10 bản chính") or after a form
+// file name ("Mẫu 01.docx12 bản chính"); otherwise its last digit is the quantity and the rest
+// stays with the name. Prose ("01 bản chính văn bản…") is followed by a lower-case word.
+const QUANTITY = /(?<!\d)(\d+) bản chính(?:, ?(\d+) bản sao)?(?! [\p{Ll}])/gu;
+
+/** Where the name cell may end and a whole quantity begin. */
+const CELL_END = /(?:\)|[\p{L}][.;:]|\.(?:docx?|pdf|xlsx?|rar|zip|odt))$/iu;
 
 const FORM_FILE = /\.(?:docx?|pdf|xlsx?|rar|zip|odt)$/i;
 
@@ -48,17 +55,36 @@ export function parseDocuments(raw: string, notes: DocumentParseNotes = { warnin
 }
 
 function splitRows(body: string): { rows: Array<{ text: string; quantity: string }>; tail: string } {
-  const rows: Array<{ text: string; quantity: string }> = [];
+  const rows: Array<{ text: string; quantity: string; start: number; glued: boolean }> = [];
   let from = 0;
   for (const m of body.matchAll(QUANTITY)) {
-    const text = body.slice(from, m.index);
+    const digits = m[1] ?? '';
+    const whole = digits.length === 1 || (/^[1-9]\d$/.test(digits) && CELL_END.test(body.slice(0, m.index)));
+    const originals = whole ? digits : digits.slice(-1);
+    const cellStart = m.index + digits.length - originals.length;
     const copies = m[2];
-    const quantity = copies === undefined ? `${m[1] ?? ''} bản chính` : `${m[1] ?? ''} bản chính, ${copies} bản sao`;
+    const quantity = copies === undefined ? `${Number(originals)} bản chính` : `${Number(originals)} bản chính, ${copies} bản sao`;
+    const text = body.slice(from, cellStart);
+    if (!whole && digits.length > 1 && !/\p{L}/u.test(body.slice(from, m.index))) {
+      // "01 bản chính Báo cáo…" right after a row or a bullet: prose opening the next name.
+      continue;
+    }
+    if (!/\p{L}/u.test(text)) {
+      // Only marks since the last row. After "Tờ khai hải quan: 02 bản chính" (a run glued to the
+      // name) that "quantity" was prose inside the name and this is the real cell, so the two
+      // join; otherwise it is a repeated cell ("…1 bản chính1 bản chính") and is dropped.
+      const last = rows.at(-1);
+      if (last?.glued) {
+        rows.pop();
+        rows.push({ text: body.slice(last.start, cellStart), quantity, start: last.start, glued: false });
+      }
+      from = m.index + m[0].length;
+      continue;
+    }
+    rows.push({ text, quantity, start: from, glued: !whole && digits.length > 1 });
     from = m.index + m[0].length;
-    if (clean(text).length === 0) continue;
-    rows.push({ text, quantity });
   }
-  return { rows, tail: body.slice(from) };
+  return { rows: rows.map(({ text, quantity }) => ({ text, quantity })), tail: body.slice(from) };
 }
 
 function headingOf(s: string): string | null {

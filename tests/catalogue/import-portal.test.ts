@@ -279,6 +279,71 @@ describe('importPortal failures', () => {
   });
 });
 
+describe('importPortal with records carrying another procedure\'s page', () => {
+  const MISMATCH = join(FIXTURES, 'content-mismatch.jsonl');
+  let dir: string;
+  let r: ImportReport;
+  const out = new Map<string, { file: string; p: Procedure }>();
+
+  beforeAll(async () => {
+    dir = join(work, 'mismatch');
+    const core = join(work, 'mismatch-core.txt');
+    // The shared core list names 3.000285 (judged on the farming page it holds).
+    await writeFile(core, '3.000285\n1.013950\n');
+    r = await importPortal({ input: MISMATCH, outDir: dir, coreCodesFile: core });
+    for (const f of await readdir(dir)) {
+      const file = NationalFile.parse(JSON.parse(await readFile(join(dir, f), 'utf8')));
+      for (const p of file.procedures) out.set(p.code, { file: f, p });
+    }
+  });
+
+  it('reports the flagged codes and writes every record', () => {
+    expect(r.contentMismatch).toEqual(['2.001428', '3.000285', '3.000332']);
+    expect([r.records, r.written, r.full]).toEqual([7, 7, 4]);
+    expect(r.warnings.filter((w) => /content mismatch/.test(w))).toHaveLength(3);
+    expect(r.warnings.some((w) => w.startsWith('3.000285: listed as commune core'))).toBe(true);
+  });
+
+  it('writes a flagged record as a list-only record with none of the other page\'s content', () => {
+    const got = out.get('3.000285');
+    expect(got?.file).toBe('list-only.json');
+    expect(got?.p).toEqual({
+      code: '3.000285',
+      name: 'Hỗ trợ phát triển sản xuất cộng đồng.', // the crawl's; a workbook import replaces it
+      decision: null,
+      levels: [],
+      type: null,
+      field: 'Thủ tục chỉ có trong danh sách',
+      agencies: { competent: null, executing: null, authorized: null, coordinating: null, receivingAddress: null },
+      targets: [],
+      steps: [],
+      channels: [],
+      documents: [],
+      legalBasis: [],
+      conditions: null,
+      result: null,
+      related: null,
+      sourceUrl: null,
+      ministry: 'bo-cong-an',
+      communeCore: false,
+      origin: 'portal',
+      detail: 'list',
+    });
+  });
+
+  it('keeps the legitimate near-duplicates full, in their field files', () => {
+    for (const code of ['1.003870', '1.003880', '1.013825', '1.013950']) {
+      const got = out.get(code);
+      expect(got?.p.detail, code).toBe('full');
+      expect(got?.file, code).not.toBe('list-only.json');
+      expect(got?.p.steps.length, code).toBeGreaterThan(0);
+    }
+    expect(out.get('1.013950')?.p.communeCore).toBe(true);
+    // No field file is left for the field only the foreign pages carried.
+    expect(Object.keys(r.perField).sort()).toEqual(['Thủy lợi', 'Đất đai']);
+  });
+});
+
 function listOnlyProc(code: string): Procedure {
   return {
     code,
