@@ -35,6 +35,24 @@ export const ConfigSchema = z.object({
   DEFAULT_UNIT: z.string().regex(/^[a-z0-9-]+$/, 'mã đơn vị chỉ gồm chữ thường, số và -').optional(),
   /** Keyed hashing of platform ids (pseudonymisation); required in production. */
   SECRET_KEY: z.string().min(32, 'cần ít nhất 32 ký tự').optional(),
+  // Facebook Messenger: the app (one per deployment) and, for a single commune, its Page.
+  FB_GRAPH_URL: urlWithProtocol(['http:', 'https:']).default('https://graph.facebook.com/v25.0'),
+  FB_APP_ID: z.string().regex(/^\d+$/, 'chỉ gồm chữ số').optional(),
+  FB_APP_SECRET: z.string().min(8).optional(),
+  FB_VERIFY_TOKEN: z.string().min(8).optional(),
+  FB_PAGE_ID: z.string().regex(/^\d+$/, 'chỉ gồm chữ số').optional(),
+  FB_PAGE_ACCESS_TOKEN: z.string().min(8).optional(),
+  // Zalo OA: the app (one per deployment) and, for a single commune, its OA.
+  ZALO_OPENAPI_URL: urlWithProtocol(['http:', 'https:']).default('https://openapi.zalo.me'),
+  ZALO_OAUTH_URL: urlWithProtocol(['http:', 'https:']).default('https://oauth.zaloapp.com'),
+  ZALO_APP_ID: z.string().regex(/^\d+$/, 'chỉ gồm chữ số').optional(),
+  ZALO_APP_SECRET: z.string().min(8).optional(),
+  ZALO_OA_SECRET_KEY: z.string().min(8).optional(),
+  ZALO_OA_ID: z.string().regex(/^\d+$/, 'chỉ gồm chữ số').optional(),
+  ZALO_ACCESS_TOKEN: z.string().min(8).optional(),
+  ZALO_REFRESH_TOKEN: z.string().min(8).optional(),
+  /** How long the bot stays quiet for a citizen after a hand-off nobody closed. */
+  HANDOFF_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
   CONVERSATION_TTL_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
   /** Questions in the log are deleted after this many days (data minimisation). */
   QUERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
