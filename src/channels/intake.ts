@@ -1,0 +1,64 @@
+// Webhook intake after the signature check: route each parsed event to its account (and so its
+// unit), claim it once (atomic dedupe on the platform's id), and enqueue it. Everything slow
+// happens in the inbound worker; this must finish well inside Zalo's ~2 s and Meta's 5 s.
+import type { ParsedEvent, PlatformName } from './platform-event.js';
+
+export interface IntakeAccount {
+  id: number;
+  unitId: string;
+}
+
+export interface IntakeDeps {
+  findAccount(platform: PlatformName, externalId: string): Promise<IntakeAccount | undefined>;
+  /** True exactly once per key (Redis SET NX with a TTL). */
+  claim(key: string): Promise<boolean>;
+  /** Undo a claim whose enqueue failed, so the platform's retry is not taken for a duplicate. */
+  unclaim(key: string): Promise<void>;
+  enqueue(job: { accountId: number; unitId: string; event: ParsedEvent; receivedAt: number }): Promise<void>;
+  log?(entry: { platform: PlatformName; outcome: IntakeOutcome; reason?: string }): void;
+}
+
+export type IntakeOutcome = 'enqueued' | 'duplicate' | 'unknown_account' | 'ignored';
+
+export interface IntakeReport {
+  enqueued: number;
+  duplicate: number;
+  unknownAccount: number;
+  ignored: number;
+}
+
+/**
+ * Takes every event of one webhook body. Throws only when an event could not be enqueued
+ * (the route then answers 5xx so the platform retries; already-enqueued events of the same
+ * body are deduplicated on the retry).
+ */
+export async function intakeEvents(platform: PlatformName, events: readonly ParsedEvent[], deps: IntakeDeps, now = Date.now()): Promise<IntakeReport> {
+  const report: IntakeReport = { enqueued: 0, duplicate: 0, unknownAccount: 0, ignored: 0 };
+  for (const event of events) {
+    if (event.type === 'ignored') {
+      report.ignored++;
+      deps.log?.({ platform, outcome: 'ignored', reason: event.reason });
+      continue;
+    }
+    const account = await deps.findAccount(platform, event.accountId);
+    if (!account) {
+      report.unknownAccount++;
+      deps.log?.({ platform, outcome: 'unknown_account' });
+      continue;
+    }
+    const key = `${platform}:${event.dedupeKey}`;
+    if (!(await deps.claim(key))) {
+      report.duplicate++;
+      deps.log?.({ platform, outcome: 'duplicate' });
+      continue;
+    }
+    try {
+      await deps.enqueue({ accountId: account.id, unitId: account.unitId, event, receivedAt: now });
+    } catch (err) {
+      await deps.unclaim(key).catch(() => undefined);
+      throw err;
+    }
+    report.enqueued++;
+  }
+  return report;
+}
