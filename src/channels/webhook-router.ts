@@ -10,13 +10,15 @@ import type { ParsedEvent } from './platform-event.js';
 export interface MessengerWebhookDeps {
   verifyToken: string | undefined;
   verifySignature(rawBody: Buffer, header: string | undefined): boolean;
-  parse(body: unknown): ParsedEvent[];
+  /** Parses the raw JSON body (throws on malformed JSON or an unknown shape → 400). */
+  parse(rawBody: Buffer): ParsedEvent[];
 }
 
 export interface ZaloWebhookDeps {
   verifySignature(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): boolean;
   isProbe(rawBody: Buffer): boolean;
-  parse(body: unknown): ParsedEvent[];
+  /** Parses the raw JSON body keeping 64-bit ids exact (throws when malformed → 400). */
+  parse(rawBody: Buffer): ParsedEvent[];
 }
 
 export interface WebhookRouterDeps {
@@ -37,14 +39,6 @@ const send = (res: Response, status: number, code: ErrorCode): void => {
   res.status(status).json(errorBody(code));
 };
 
-function parseJson(raw: Buffer): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(raw.toString('utf8')) };
-  } catch {
-    return { ok: false };
-  }
-}
-
 export function createWebhookRouter(deps: WebhookRouterDeps): Router {
   const router = express.Router();
   const raw = express.raw({ type: () => true, limit: '1mb' });
@@ -54,7 +48,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
     req: Request,
     res: Response,
     verify: (body: Buffer) => boolean,
-    parse: (body: unknown) => ParsedEvent[],
+    parse: (body: Buffer) => ParsedEvent[],
   ): Promise<void> => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (!verify(body)) {
@@ -62,14 +56,9 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       res.status(401).json({ error: { code: 'BAD_SIGNATURE', message: 'Chữ ký không hợp lệ.' } });
       return;
     }
-    const json = parseJson(body);
-    if (!json.ok) {
-      send(res, 400, 'BAD_REQUEST');
-      return;
-    }
     let events: ParsedEvent[];
     try {
-      events = parse(json.value);
+      events = parse(body);
     } catch {
       send(res, 400, 'BAD_REQUEST');
       return;
@@ -121,7 +110,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
         req,
         res,
         (b) => zalo.verifySignature(b, req.headers),
-        (parsed) => zalo.parse(parsed),
+        (b) => zalo.parse(b),
       );
     });
   }

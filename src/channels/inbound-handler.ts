@@ -1,0 +1,68 @@
+// What the inbound worker does with one routed platform event: record the interaction (it
+// drives the messaging windows), pause the bot when an officer replied by hand, let the engine
+// answer, and queue the rendered replies for sending. Pure orchestration over ports.
+import type { InboundEvent, Reply } from './channel.js';
+import type { ParsedEvent, PlatformName } from './platform-event.js';
+import { looksLikePayload } from '../conversation/payload.js';
+import type { ConversationStateStore } from '../conversation/ports.js';
+
+export interface RoutedEvent {
+  accountId: number;
+  unitId: string;
+  event: ParsedEvent;
+}
+
+export interface InboundHandlerDeps {
+  engine: { handle(event: InboundEvent): Promise<Reply[]> };
+  state: ConversationStateStore;
+  touchContact(accountId: number, userId: string, at: Date, following?: boolean): Promise<void>;
+  /** Renders and queues one turn's replies; `turnId` makes the send idempotent. */
+  queueReplies(input: { platform: PlatformName; accountId: number; userId: string; replies: Reply[]; turnId: string }): Promise<void>;
+  handoffTimeoutSeconds: number;
+  now?: () => Date;
+}
+
+export function createInboundHandler(deps: InboundHandlerDeps): (routed: RoutedEvent) => Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  return async ({ accountId, unitId, event }) => {
+    if (event.type === 'ignored') return;
+    const at = new Date(event.timestamp || now().getTime());
+    const key = { unitId, channel: event.platform, userId: event.userId };
+
+    if (event.type === 'staff_reply') {
+      // An officer answered from the Page inbox / OA chat: the bot stays quiet for this citizen.
+      await deps.state.set(key, { mode: 'handoff', until: now().getTime() + deps.handoffTimeoutSeconds * 1000 }, deps.handoffTimeoutSeconds);
+      return;
+    }
+
+    await deps.touchContact(accountId, event.userId, at, event.kind === 'follow' ? true : event.kind === 'unfollow' ? false : undefined);
+
+    // A referral whose ref is one of our payloads (an m.me link or QR code to a procedure)
+    // opens that procedure directly; any other ref greets.
+    let kind = event.kind;
+    let payload = event.payload;
+    if ((kind === 'referral' || kind === 'postback') && !payload && event.ref && looksLikePayload(event.ref)) {
+      kind = 'postback';
+      payload = event.ref;
+    } else if (kind === 'postback' && event.ref && looksLikePayload(event.ref)) {
+      payload = event.ref; // "Get Started" reached through a link to a procedure
+    }
+    const inbound: InboundEvent = {
+      kind,
+      unitId,
+      channel: event.platform,
+      accountId: event.accountId,
+      userId: event.userId,
+      messageId: event.messageId,
+      ...(event.text !== undefined ? { text: event.text } : {}),
+      ...(payload !== undefined ? { payload } : {}),
+      ...(event.ref !== undefined ? { ref: event.ref } : {}),
+      timestamp: event.timestamp,
+    };
+    // An attachment alone (photo, sticker, location) reaches the engine as an empty text,
+    // which it answers with a polite "please type your question".
+    const replies = await deps.engine.handle(inbound);
+    if (replies.length === 0) return;
+    await deps.queueReplies({ platform: event.platform, accountId, userId: event.userId, replies, turnId: event.dedupeKey });
+  };
+}
