@@ -8,6 +8,12 @@ import { createLogger } from './logger.js';
 import { CatalogueError, importPortal, importXlsx, loadCatalogue } from './catalogue/index.js';
 import { buildSearchIndex } from './search/index.js';
 import { runSearchCommand } from './search/search-command.js';
+import { openDatabase } from './store/database.js';
+import { migrate } from './store/migrate.js';
+import { UnitRepository } from './store/unit-repository.js';
+import { AccountPlatform, AccountRepository } from './store/account-repository.js';
+import { SecretBox } from './store/secret-box.js';
+import { Unit } from './units/unit.js';
 
 const USAGE = `motcua — trợ lý một cửa cho xã/phường
 
@@ -21,6 +27,14 @@ Usage:
   motcua search [--top N] [--json] ["câu hỏi"]
                                        search the catalogue; --json reads one question per line from stdin
   motcua chat [--unit ID]              talk to the bot in the terminal (needs Redis and the database)
+  motcua unit add --id ID --name NAME [--province P] [--address A] [--phone T] [--hours H] [--portal-url URL]
+                                       add or update a commune / ward
+  motcua unit list
+  motcua account add --unit ID --platform messenger|zalo|web --external-id ID [--name N]
+                     [--page-token -] [--access-token -] [--refresh-token -] [--expires-in SECONDS]
+                                       connect a Facebook Page / Zalo OA to a unit; a token given as "-"
+                                       is read from standard input (keeps it out of shell history)
+  motcua account list --unit ID
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -37,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
       return runSearch(rest);
     case 'chat':
       return runChat(rest);
+    case 'unit':
+      return runUnit(rest);
+    case 'account':
+      return runAccount(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -145,6 +163,134 @@ async function runChat(args: string[]): Promise<number> {
   }
   await services.close();
   return 0;
+}
+
+async function withStore<T>(fn: (store: { units: UnitRepository; accounts: AccountRepository }) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, 'pglite') });
+  try {
+    await migrate(db);
+    const box = new SecretBox(config.SECRET_KEY ?? 'motcua-development-secret-not-for-production');
+    return await fn({ units: new UnitRepository(db), accounts: new AccountRepository(db, box) });
+  } finally {
+    await db.close();
+  }
+}
+
+async function runUnit(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === 'list') {
+    return withStore(async ({ units }) => {
+      for (const u of await units.list()) process.stdout.write(`${u.id}\t${u.name}\n`);
+      return 0;
+    });
+  }
+  if (action !== 'add') {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      province: { type: 'string' },
+      address: { type: 'string' },
+      phone: { type: 'string' },
+      email: { type: 'string' },
+      hours: { type: 'string' },
+      'portal-url': { type: 'string' },
+      website: { type: 'string' },
+    },
+  });
+  const parsed = Unit.safeParse({
+    id: values.id,
+    name: values.name,
+    province: values.province ?? null,
+    address: values.address ?? null,
+    phone: values.phone ?? null,
+    email: values.email ?? null,
+    hours: values.hours ?? null,
+    portalUrl: values['portal-url'] ?? null,
+    website: values.website ?? null,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    process.stderr.write(`--${String(issue?.path[0] ?? '')}: ${issue?.message ?? 'không hợp lệ'}\n`);
+    return 2;
+  }
+  const unit = { ...parsed.data, name: parsed.data.name.normalize('NFC') };
+  return withStore(async ({ units }) => {
+    await units.upsert([unit]);
+    process.stdout.write(`Đã lưu đơn vị ${unit.id} (${unit.name}).\n`);
+    return 0;
+  });
+}
+
+async function readStdinOnce(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+async function runAccount(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      unit: { type: 'string' },
+      platform: { type: 'string' },
+      'external-id': { type: 'string' },
+      name: { type: 'string' },
+      'page-token': { type: 'string' },
+      'access-token': { type: 'string' },
+      'refresh-token': { type: 'string' },
+      'expires-in': { type: 'string' },
+    },
+  });
+  if (action === 'list') {
+    if (!values.unit) {
+      process.stderr.write('--unit is required\n');
+      return 2;
+    }
+    const unitId = values.unit;
+    return withStore(async ({ accounts }) => {
+      for (const a of await accounts.listByUnit(unitId)) process.stdout.write(`${a.platform}\t${a.externalId}\t${a.status}\t${a.name ?? ''}\n`);
+      return 0;
+    });
+  }
+  const platform = AccountPlatform.safeParse(values.platform);
+  const externalId = values['external-id'];
+  if (action !== 'add' || !values.unit || !platform.success || !externalId || !/^[A-Za-z0-9_-]{1,64}$/.test(externalId)) {
+    process.stderr.write(`Need --unit, --platform messenger|zalo|web and --external-id (digits for a Page or OA).\n\n${USAGE}`);
+    return 2;
+  }
+  // A token given as "-" is read from standard input, so it never sits in shell history.
+  const fromArg = async (v: string | undefined): Promise<string | undefined> => (v === '-' ? readStdinOnce() : v);
+  const pageAccessToken = await fromArg(values['page-token']);
+  const accessToken = await fromArg(values['access-token']);
+  const refreshToken = await fromArg(values['refresh-token']);
+  const expiresIn = values['expires-in'] ? Number(values['expires-in']) : undefined;
+  if (expiresIn !== undefined && (!Number.isFinite(expiresIn) || expiresIn <= 0)) {
+    process.stderr.write('--expires-in must be a number of seconds\n');
+    return 2;
+  }
+  const unitId = values.unit;
+  return withStore(async ({ units, accounts }) => {
+    if (!(await units.get(unitId))) {
+      process.stderr.write(`Không có đơn vị "${unitId}". Thêm bằng: motcua unit add --id ${unitId} --name "..."\n`);
+      return 1;
+    }
+    const secrets = {
+      ...(pageAccessToken ? { pageAccessToken } : {}),
+      ...(accessToken ? { accessToken } : {}),
+      ...(refreshToken ? { refreshToken } : {}),
+      ...(accessToken ? { accessExpiresAt: new Date(Date.now() + (expiresIn ?? 600) * 1000).toISOString() } : {}),
+    };
+    const account = await accounts.upsert({ unitId, platform: platform.data, externalId, name: values.name ?? null, secrets });
+    process.stdout.write(`Đã kết nối ${account.platform} ${account.externalId} với đơn vị ${unitId}.\n`);
+    return 0;
+  });
 }
 
 main(process.argv.slice(2)).then(

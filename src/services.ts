@@ -18,6 +18,9 @@ import { QueryLogRepository } from './store/query-log-repository.js';
 import { HandoffRepository } from './store/handoff-repository.js';
 import { RedisConversationStateStore } from './store/conversation-state-store.js';
 import { loadUnitsFile, type Unit } from './units/unit.js';
+import { AccountRepository } from './store/account-repository.js';
+import { ContactRepository } from './store/contact-repository.js';
+import { SecretBox } from './store/secret-box.js';
 
 export interface Services {
   config: Config;
@@ -32,6 +35,9 @@ export interface Services {
   engine: Engine;
   queryLog: QueryLogRepository;
   handoffs: HandoffRepository;
+  accounts: AccountRepository;
+  contacts: ContactRepository;
+  state: RedisConversationStateStore;
   close(): Promise<void>;
 }
 
@@ -45,13 +51,18 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
 
-    const unitList = loadUnitsFile(config.UNITS_FILE);
     const units = new UnitRepository(db);
-    await units.upsert(unitList);
+    await units.upsert(loadUnitsFile(config.UNITS_FILE));
+    // Units added with `motcua unit add` live in the database beside those of the file.
+    const unitList = await units.list();
     const defaultUnitId = config.DEFAULT_UNIT ?? unitList[0]?.id ?? '';
     if (!unitList.some((u) => u.id === defaultUnitId)) {
-      throw new Error(`DEFAULT_UNIT: không có đơn vị "${defaultUnitId}" trong ${config.UNITS_FILE}`);
+      throw new Error(`DEFAULT_UNIT: không có đơn vị "${defaultUnitId}" trong ${config.UNITS_FILE} hay cơ sở dữ liệu`);
     }
+    const box = new SecretBox(config.SECRET_KEY ?? DEV_SECRET);
+    const accounts = new AccountRepository(db, box);
+    const contacts = new ContactRepository(db);
+    await seedAccountsFromSettings(config, accounts, defaultUnitId);
 
     const catalogue = loadCatalogue(config.CATALOGUE_DIR);
     const searcher = buildSearchIndex(catalogue.procedures);
@@ -65,11 +76,12 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     const directory: UnitDirectory = {
       get: async (id): Promise<UnitContact | null> => (await units.get(id)) ?? null,
     };
+    const state = new RedisConversationStateStore(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET);
     const engine = createEngine({
       catalogue,
       searcher,
       intents,
-      state: new RedisConversationStateStore(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET),
+      state,
       queryLog,
       handoff: handoffs,
       units: directory,
@@ -93,6 +105,9 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       engine,
       queryLog,
       handoffs,
+      accounts,
+      contacts,
+      state,
       close: async () => {
         await redis.close();
         await db.close();
@@ -101,5 +116,40 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * One commune can run on settings alone: FB_PAGE_ID + FB_PAGE_ACCESS_TOKEN and ZALO_OA_ID (+ its
+ * tokens) become accounts of the default unit. Zalo tokens are seeded only while none are stored:
+ * a refresh token is single-use, so re-seeding an old one on every restart would break the OA.
+ */
+async function seedAccountsFromSettings(config: Config, accounts: AccountRepository, unitId: string): Promise<void> {
+  if (config.FB_PAGE_ID) {
+    await accounts.upsert({
+      unitId,
+      platform: 'messenger',
+      externalId: config.FB_PAGE_ID,
+      ...(config.FB_PAGE_ACCESS_TOKEN ? { secrets: { pageAccessToken: config.FB_PAGE_ACCESS_TOKEN } } : {}),
+    });
+  }
+  if (config.ZALO_OA_ID) {
+    const existing = await accounts.find('zalo', config.ZALO_OA_ID);
+    const seedTokens = !existing?.secrets.refreshToken && config.ZALO_REFRESH_TOKEN;
+    await accounts.upsert({
+      unitId,
+      platform: 'zalo',
+      externalId: config.ZALO_OA_ID,
+      ...(seedTokens
+        ? {
+            secrets: {
+              refreshToken: config.ZALO_REFRESH_TOKEN,
+              ...(config.ZALO_ACCESS_TOKEN ? { accessToken: config.ZALO_ACCESS_TOKEN } : {}),
+              // Unknown age: treat the given access token as expiring soon so it is refreshed early.
+              accessExpiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+            },
+          }
+        : {}),
+    });
   }
 }

@@ -79,3 +79,31 @@ describe('motcua', () => {
     expect(child.stderr).toMatch(/MAX_QUESTION_LENGTH/);
   });
 });
+
+describe('motcua unit / account', () => {
+  it('adds a commune and connects a Page to it, reading the token from stdin', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'motcua-cli-acct-'));
+    const env = { DATA_DIR: dataDir };
+    const runEnv = (args: string[], input = '') =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: path.resolve(import.meta.dirname, '..'), env: { ...process.env, ...env } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+        child.stdin.end(input);
+      });
+    expect((await runEnv(['unit', 'add', '--id', 'xa-tan-phu', '--name', 'UBND xã Tân Phú', '--phone', '0251 000'])).code).toBe(0);
+    const bad = await runEnv(['unit', 'add', '--id', 'Xã Có Dấu', '--name', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--id/);
+    const add = await runEnv(['account', 'add', '--unit', 'xa-tan-phu', '--platform', 'messenger', '--external-id', '106000000000001', '--page-token', '-'], 'EAAG-secret-token\n');
+    expect(add.code, add.stderr).toBe(0);
+    const list = await runEnv(['account', 'list', '--unit', 'xa-tan-phu']);
+    expect(list.stdout).toContain('messenger\t106000000000001\tactive');
+    expect(list.stdout).not.toContain('EAAG');
+    expect((await runEnv(['account', 'add', '--unit', 'khong-co', '--platform', 'zalo', '--external-id', '1'])).code).toBe(1);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 90_000);
+});
