@@ -13,8 +13,9 @@ const HEADER = 'Tên giấy tờMẫu đơn, tờ khaiSố lượng';
 // digits is read whole (10–99) only where the name cannot go on with a number: after a closing
 // parenthesis, after a sentence mark glued to a word ("…hợp lệ.10 bản chính") or after a form
 // file name ("Mẫu 01.docx12 bản chính"); otherwise its last digit is the quantity and the rest
-// stays with the name. Prose ("01 bản chính văn bản…") is followed by a lower-case word.
-const QUANTITY = /(?<!\d)(\d+) bản chính(?:, ?(\d+) bản sao)?(?! [\p{Ll}])/gu;
+// stays with the name. Prose ("01 bản chính văn bản…") is followed by a lower-case word, or
+// opens a bracket ("…theo Mẫu số 04a tại Phụ lục (01 bản chính).").
+const QUANTITY = /(?<![\d(])(\d+) bản chính(?:, ?(\d+) bản sao)?(?! [\p{Ll}])/gu;
 
 /** Where the name cell may end and a whole quantity begin. */
 const CELL_END = /(?:\)|[\p{L}][.;:]|\.(?:docx?|pdf|xlsx?|rar|zip|odt))$/iu;
@@ -141,7 +142,9 @@ function splitForm(s: string): { name: string; form: string } {
       break;
     }
   }
-  if (cut === -1) {
+  // "1. Tờ khai đăng ký tàu biển theo Mẫu247-N-CP-2025TKNGK.docx": a cut that leaves no name
+  // (only the row's numbering) took the name with the file.
+  if (cut === -1 || !/\p{L}/u.test(s.slice(0, cut))) {
     // Fall back to the last token without spaces.
     const m = s.match(/(\S+)$/);
     const form = m?.[1] ?? s;

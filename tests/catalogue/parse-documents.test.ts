@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDocuments } from '../../src/catalogue/parse-documents.js';
 import { PortalRecord } from '../../src/catalogue/portal-record.js';
 
-// Real crawl lines, copied byte for byte (1.007751, 1.000096, 3.000160, 1.014375).
+// Real crawl lines, copied byte for byte (1.007751, 1.000096, 3.000160, 1.014375, 1.011444, 1.002674).
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'portal', 'documents.jsonl');
 const records = new Map(
   readFileSync(FIXTURE, 'utf8')
@@ -49,6 +49,23 @@ describe('parseDocuments: multi-digit runs before "bản chính"', () => {
   it('still splits a form number glued to a one-digit quantity ("Phụ lục số 101 bản chính", 1.014375)', () => {
     const d = docs('1.014375');
     expect(d.at(-1)).toMatchObject({ name: 'Đơn đề nghị cấp Giấy phép xuất khẩu vàng miếng theo mẫu tại Phụ lục số 10', quantity: '1 bản chính' });
+  });
+
+  it('reads "(01 bản chính)" opening a bracket as prose inside the name (1.011444)', () => {
+    const d = docs('1.011444');
+    const form = d.find((x) => x.form === 'Mau so 04a_dang ky XLTSBD.docx');
+    expect(form?.name).toBe(
+      'Phiếu yêu cầu theo Mẫu số 04a tại Phụ lục (01 bản chính) (Điều 34 Nghị định số 99/2022/NĐ-CP). Trường hợp đăng ký thay đổi, xóa đăng ký thông báo xử lý tài sản bảo đảm thì hồ sơ đăng ký là Phiếu yêu cầu theo Mẫu số 04a tại Phụ lục (01 bản chính).',
+    );
+    expect(form?.quantity).toBe('1 bản chính');
+    expect(d).toContainEqual(expect.objectContaining({ name: 'Văn bản thông báo xử lý tài sản bảo đảm (01 bản chính) (Điều 34 Nghị định số 99/2022/NĐ-CP).', quantity: '1 bản chính' }));
+    expect(d.every((x) => /\p{L}/u.test(x.name) && !/\($/.test(x.name) && !/^\)/.test(x.name))).toBe(true);
+  });
+
+  it('keeps the name when the form file cannot be cut cleanly from it (1.002674)', () => {
+    const d = docs('1.002674');
+    expect(d).toContainEqual(expect.objectContaining({ name: '1. Tờ khai đăng ký tàu biển theo', form: 'Mẫu247-N-CP-2025TKNGK.docx', quantity: '1 bản chính' }));
+    expect(d.every((x) => /\p{L}/u.test(x.name))).toBe(true);
   });
 
   it('reads a whole quantity of 10 or more where the name cannot go on with a number', () => {
