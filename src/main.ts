@@ -9,6 +9,12 @@ import { buildServices, type Services } from './services.js';
 import { createApp } from './http/create-app.js';
 import { createWebChannelRouter } from './channels/web/web-channel-router.js';
 import { createMaintenanceQueue, createMaintenanceWorker, scheduleMaintenance } from './jobs/maintenance-queue.js';
+import { InboundQueue, createInboundWorker } from './jobs/inbound-queue.js';
+import { OutboundQueue, createOutboundWorker } from './jobs/outbound-queue.js';
+import { createWebhookRouter } from './channels/webhook-router.js';
+import { createInboundHandler } from './channels/inbound-handler.js';
+import { createPlatforms, type Platforms } from './platforms.js';
+import { claimOnce } from './store/redis-primitives.js';
 
 export interface Running {
   services: Services;
@@ -17,9 +23,24 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-async function startWorkers(services: Services): Promise<() => Promise<void>> {
+async function startWorkers(services: Services, platforms: Platforms, outbound: OutboundQueue): Promise<() => Promise<void>> {
   const { config, logger, redis } = services;
   const prefix = `${config.REDIS_KEY_PREFIX}:bull`;
+  const handleInbound = createInboundHandler({
+    engine: services.engine,
+    state: services.state,
+    touchContact: async (accountId, userId, at, following) => void (await services.contacts.touch(accountId, userId, at, following)),
+    queueReplies: (input) => platforms.queueReplies(outbound, input),
+    handoffTimeoutSeconds: config.HANDOFF_TIMEOUT_SECONDS,
+  });
+  const inboundWorker = createInboundWorker({
+    redis: redis.client,
+    prefix,
+    handle: handleInbound,
+    onEventError: (err, job) =>
+      logger.error({ platform: job.event.platform, err: err instanceof Error ? err.message : 'unknown' }, 'inbound event failed'),
+  });
+  const outboundWorker = createOutboundWorker({ redis: redis.client, prefix, handlers: platforms.outboundHandlers });
   const queue = createMaintenanceQueue(redis.client, prefix);
   await scheduleMaintenance(queue, config.QUERY_RETENTION_DAYS);
   const worker = createMaintenanceWorker({
@@ -31,20 +52,37 @@ async function startWorkers(services: Services): Promise<() => Promise<void>> {
   });
   logger.info('workers started');
   return async () => {
+    await inboundWorker.close();
+    await outboundWorker.close();
     await worker.close();
     await queue.close();
   };
 }
 
-export async function start(role: 'serve' | 'worker', env: Record<string, string | undefined> = process.env, logger?: Logger): Promise<Running> {
+export interface StartOptions {
+  logger?: Logger;
+  /** Tests point the platform clients at local fakes through settings; fetch can be wrapped too. */
+  fetch?: typeof fetch;
+}
+
+export async function start(role: 'serve' | 'worker', env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<Running> {
   const config = loadConfig(env);
-  const log = logger ?? createLogger(config.LOG_LEVEL);
+  const log = options.logger ?? createLogger(config.LOG_LEVEL);
   const services = await buildServices(config, log);
-  const stops: Array<() => Promise<void>> = [];
+  const platforms = createPlatforms(services, config, log, options.fetch);
+  const prefix = `${config.REDIS_KEY_PREFIX}:bull`;
+  const outbound = new OutboundQueue(services.redis.client, prefix);
+  const inbound = new InboundQueue({ redis: services.redis.client, prefix });
+  const stops: Array<() => Promise<void>> = [
+    async () => {
+      await inbound.close();
+      await outbound.close();
+    },
+  ];
   let server: http.Server | undefined;
   let url: string | undefined;
   try {
-    if (role === 'worker' || config.RUN_WORKERS) stops.push(await startWorkers(services));
+    if (role === 'worker' || config.RUN_WORKERS) stops.unshift(await startWorkers(services, platforms, outbound));
     if (role === 'serve') {
       const app = createApp({
         logger: log,
@@ -53,6 +91,18 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
           { name: 'redis', check: async () => void (await services.redis.client.ping()) },
         ],
         routers: [
+          createWebhookRouter({
+            messenger: platforms.messengerWebhook,
+            zalo: platforms.zaloWebhook,
+            intake: {
+              findAccount: (platform, externalId) => services.accounts.find(platform, externalId),
+              // Platforms retry for up to a day and a half; keep the claim longer.
+              claim: (key) => claimOnce(services.redis.client, `${config.REDIS_KEY_PREFIX}:seen:${key}`, 48 * 3600),
+              unclaim: async (key) => void (await services.redis.client.del(`${config.REDIS_KEY_PREFIX}:seen:${key}`)),
+              enqueue: (job) => inbound.enqueue(job),
+            },
+            logger: log,
+          }),
           createWebChannelRouter({
             engine: services.engine,
             // An unknown unit is refused rather than silently answered as another commune.

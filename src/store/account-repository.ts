@@ -83,6 +83,11 @@ export class AccountRepository {
     return rows[0] ? this.fromRow(rows[0]) : undefined;
   }
 
+  async get(id: number): Promise<ChannelAccount | undefined> {
+    const rows = await this.db.query<Row>('SELECT * FROM channel_accounts WHERE id = $1', [id]);
+    return rows[0] ? this.fromRow(rows[0]) : undefined;
+  }
+
   async listByUnit(unitId: string): Promise<ChannelAccount[]> {
     const rows = await this.db.query<Row>('SELECT * FROM channel_accounts WHERE unit_id = $1 ORDER BY id', [unitId]);
     return rows.map((r) => this.fromRow(r));

@@ -14,7 +14,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(extraEnv: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(extraEnv: Record<string, string> = {}, options: { fetch?: typeof fetch } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'motcua-e2e-'));
   const prefix = isolatedName('e2e');
   const running = await start(
@@ -28,7 +28,7 @@ export async function startTestServer(extraEnv: Record<string, string> = {}): Pr
       REDIS_KEY_PREFIX: prefix,
       ...extraEnv,
     },
-    createLogger('silent'),
+    { logger: createLogger('silent'), ...options },
   );
   const addr = running.server?.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
