@@ -35,6 +35,8 @@ Usage:
                                        connect a Facebook Page / Zalo OA to a unit; a token given as "-"
                                        is read from standard input (keeps it out of shell history)
   motcua account list --unit ID
+  motcua account connect-zalo --unit ID [--hours 24]
+                                       print a signed link an OA admin opens to connect a Zalo OA (OAuth v4, PKCE)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -246,8 +248,29 @@ async function runAccount(args: string[]): Promise<number> {
       'access-token': { type: 'string' },
       'refresh-token': { type: 'string' },
       'expires-in': { type: 'string' },
+      hours: { type: 'string' },
     },
   });
+  if (action === 'connect-zalo') {
+    const config = loadConfig();
+    if (!values.unit) {
+      process.stderr.write('--unit is required\n');
+      return 2;
+    }
+    const unitId = values.unit;
+    const exists = await withStore(async ({ units }) => Boolean(await units.get(unitId)));
+    if (!exists) {
+      process.stderr.write(`Không có đơn vị "${unitId}".\n`);
+      return 1;
+    }
+    const { signConnectToken } = await import('./channels/connect/connect-link.js');
+    const { devSecret } = await import('./services.js');
+    const hours = Number(values.hours ?? '24');
+    const token = signConnectToken(config.SECRET_KEY ?? devSecret, unitId, Math.round(hours * 3600));
+    const base = (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
+    process.stdout.write(`${base}/oauth/zalo/start?t=${token}\n`);
+    return 0;
+  }
   if (action === 'list') {
     if (!values.unit) {
       process.stderr.write('--unit is required\n');

@@ -51,6 +51,8 @@ export const ConfigSchema = z.object({
   ZALO_OA_ID: z.string().regex(/^\d+$/, 'chỉ gồm chữ số').optional(),
   ZALO_ACCESS_TOKEN: z.string().min(8).optional(),
   ZALO_REFRESH_TOKEN: z.string().min(8).optional(),
+  /** Zalo domain verification code (served as /zalo_verifier<CODE>.html with the meta tag). */
+  ZALO_SITE_VERIFICATION: z.string().regex(/^[A-Za-z0-9_-]{4,128}$/, 'chỉ gồm chữ, số, _ và -').optional(),
   /** How long the bot stays quiet for a citizen after a hand-off nobody closed. */
   HANDOFF_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
   CONVERSATION_TTL_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),

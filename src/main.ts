@@ -15,6 +15,8 @@ import { createWebhookRouter } from './channels/webhook-router.js';
 import { createInboundHandler } from './channels/inbound-handler.js';
 import { createPlatforms, type Platforms } from './platforms.js';
 import { claimOnce } from './store/redis-primitives.js';
+import { createZaloConnectRouter } from './channels/connect/zalo-connect-router.js';
+import { devSecret } from './services.js';
 
 export interface Running {
   services: Services;
@@ -102,6 +104,27 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
               enqueue: (job) => inbound.enqueue(job),
             },
             logger: log,
+          }),
+          createZaloConnectRouter({
+            secret: config.SECRET_KEY ?? devSecret,
+            oauthUrl: config.ZALO_OAUTH_URL,
+            appId: config.ZALO_APP_ID,
+            appSecret: config.ZALO_APP_SECRET,
+            publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,
+            ...(config.ZALO_SITE_VERIFICATION ? { siteVerification: config.ZALO_SITE_VERIFICATION } : {}),
+            stash: async (key, value, ttl) => void (await services.redis.client.set(`${config.REDIS_KEY_PREFIX}:oauth:${key}`, value, 'EX', ttl)),
+            take: (key) => services.redis.client.getdel(`${config.REDIS_KEY_PREFIX}:oauth:${key}`),
+            saveAccount: async (unitId, oaId, pair) => {
+              const account = await services.accounts.upsert({
+                unitId,
+                platform: 'zalo',
+                externalId: oaId,
+                secrets: { accessToken: pair.accessToken, refreshToken: pair.refreshToken, accessExpiresAt: new Date(pair.accessExpiresAt).toISOString() },
+              });
+              await services.accounts.setStatus(account.id, 'active', null);
+              log.info({ platform: 'zalo', unitId }, 'Zalo OA connected');
+            },
+            ...(options.fetch ? { fetch: options.fetch } : {}),
           }),
           createWebChannelRouter({
             engine: services.engine,

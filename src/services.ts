@@ -43,6 +43,7 @@ export interface Services {
 
 /** Without SECRET_KEY (development) a fixed key is used; production requires one (config.ts). */
 const DEV_SECRET = 'motcua-development-secret-not-for-production';
+export const devSecret = DEV_SECRET;
 
 export async function buildServices(config: Config, logger: Logger): Promise<Services> {
   const t0 = Date.now();

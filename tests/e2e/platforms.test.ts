@@ -5,6 +5,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 import { startFakeGraphServer, type FakeGraphServer } from '../fakes/graph-server.js';
 import { startZaloFake, type ZaloFake } from '../fakes/zalo-server.js';
+import { signConnectToken } from '../../src/channels/connect/connect-link.js';
+import { devSecret } from '../../src/services.js';
 
 const FB_APP_SECRET = 'fb-app-secret-for-tests';
 const FB_PAGE_ID = '106000000000001';
@@ -37,6 +39,7 @@ beforeAll(async () => {
     ZALO_REFRESH_TOKEN: grant.refreshToken,
     ZALO_OPENAPI_URL: zalo.url,
     ZALO_OAUTH_URL: zalo.url,
+    ZALO_SITE_VERIFICATION: 'Abc123VerifyCode',
   });
 }, 90_000);
 
@@ -184,5 +187,36 @@ describe('Zalo OA', () => {
     await postZalo(zaloBody(user, 'zmsg-tap-1', 'mc:docs:1.000894'));
     const sent = await waitFor(() => zalo.sent.filter((s) => s.userId === user).length > 0 && zalo.sent.filter((s) => s.userId === user));
     expect(sent.map((s) => textOf(s.body)).join(' ')).toMatch(/Giấy tờ/i);
+  });
+});
+
+describe('Zalo OA connection (OAuth v4 with PKCE)', () => {
+  it('serves the domain verification file', async () => {
+    const res = await fetch(`${srv.url}/zalo_verifierAbc123VerifyCode.html`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('<meta name="zalo-platform-site-verification" content="Abc123VerifyCode"');
+  });
+
+  it('connects an OA to a unit from a signed link, once, and refuses a forged link', async () => {
+    const newOa = '388613280900000777';
+    const link = signConnectToken(devSecret, srv.running.services.defaultUnitId, 3600);
+    const start = await fetch(`${srv.url}/oauth/zalo/start?t=${link}`, { redirect: 'manual' });
+    expect(start.status).toBe(302);
+    const location = new URL(start.headers.get('location') ?? '');
+    expect(location.pathname).toBe('/v4/oa/permission');
+    expect(location.searchParams.get('app_id')).toBe(ZALO_APP_ID);
+    const state = location.searchParams.get('state') ?? '';
+    const challenge = location.searchParams.get('code_challenge') ?? '';
+    const code = zalo.createAuthCode({ oaId: newOa, codeChallenge: challenge });
+    const cb = await fetch(`${srv.url}/oauth/zalo/callback?code=${encodeURIComponent(code)}&oa_id=${newOa}&state=${state}`);
+    expect(cb.status).toBe(200);
+    expect(await cb.text()).toContain('Đã kết nối Zalo OA');
+    const account = await srv.running.services.accounts.find('zalo', newOa);
+    expect(account?.unitId).toBe(srv.running.services.defaultUnitId);
+    expect(account?.secrets.refreshToken).toBeTruthy();
+    const replay = await fetch(`${srv.url}/oauth/zalo/callback?code=${encodeURIComponent(code)}&oa_id=${newOa}&state=${state}`);
+    expect(replay.status).toBe(400);
+    const forged = await fetch(`${srv.url}/oauth/zalo/start?t=${link.slice(0, -2)}xx`, { redirect: 'manual' });
+    expect(forged.status).toBe(403);
   });
 });
