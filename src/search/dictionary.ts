@@ -14,12 +14,43 @@ const Phrase = z.string().trim().min(1, 'empty phrase');
 const AspectName = z.enum(['documents', 'fee', 'time', 'where', 'online', 'steps', 'legal', 'form', 'result']);
 
 export const DictionaryFile = z.object({
+  /** Named word classes, used as "{name}" slots in any phrase below ("mất {giấy tờ}"). */
+  classes: z.record(z.string().min(1), z.array(Phrase).min(1)).default({}),
   abbreviations: z.record(z.string().min(1), Phrase).default({}),
-  synonyms: z.array(z.object({ from: z.array(Phrase).min(1), to: Phrase })).default([]),
+  /** `to` may list several catalogue wordings: the question matches whichever a procedure uses. */
+  synonyms: z
+    .array(
+      z.object({
+        from: z.array(Phrase).min(1),
+        to: z.union([Phrase, z.array(Phrase).min(1)]),
+        /** The phrase does not apply when one of these follows it ("mẹ tôi mất" but not "… mất giấy"). */
+        notBefore: z.array(Phrase).default([]),
+      }),
+    )
+    .default([]),
   stopPhrases: z.array(Phrase).default([]),
   fillerWords: z.array(Phrase).default([]),
+  /** Multi-syllable words whose syllables mean something else alone ("dịch vụ" is not "dịch"). */
+  compounds: z.array(Phrase).default([]),
   aspects: z.partialRecord(AspectName, z.array(Phrase)).default({}),
-  variants: z.array(z.object({ marks: z.array(Phrase).min(1), triggers: z.array(Phrase).default([]) })).default([]),
+  /** Words that make a sentence the question of a letter (the rest is the story around it). */
+  questionMarkers: z.array(Phrase).default([]),
+  /** Words that end a condition clause ("người không có hộ khẩu THÌ đăng ký khai tử ở đâu"). */
+  conditionMarkers: z.array(Phrase).default([]),
+  variants: z
+    .array(
+      z.object({
+        marks: z.array(Phrase).min(1),
+        triggers: z.array(Phrase).default([]),
+        /** Name the variant only when no other variant is named strongly ("làm lại" vs "hết hạn"). */
+        weakTriggers: z.array(Phrase).default([]),
+        /** A title that also contains one of these is not the variant ("cấp tỉnh, cấp xã"). */
+        unless: z.array(Phrase).default([]),
+        /** false: a reason marker only, pulled up when named, never pushed down when not. */
+        penalty: z.boolean().default(true),
+      }),
+    )
+    .default([]),
 });
 export type DictionaryFile = z.infer<typeof DictionaryFile>;
 
@@ -31,12 +62,17 @@ export interface CompiledPhrase {
 
 export interface CompiledSynonym {
   from: CompiledPhrase[];
-  to: Token[];
+  /** The catalogue's wordings (one or more). */
+  to: Token[][];
+  notBefore: CompiledPhrase[];
 }
 
 export interface CompiledVariant {
   marks: CompiledPhrase[];
   triggers: CompiledPhrase[];
+  weakTriggers: CompiledPhrase[];
+  unless: CompiledPhrase[];
+  penalty: boolean;
 }
 
 /** The dictionary in matchable form. */
@@ -49,6 +85,9 @@ export interface Dictionary {
   fillerWords: Set<string>;
   aspects: Array<{ aspect: Aspect; phrases: CompiledPhrase[] }>;
   variants: CompiledVariant[];
+  compounds: CompiledPhrase[];
+  questionMarkers: CompiledPhrase[];
+  conditionMarkers: CompiledPhrase[];
 }
 
 export function compilePhrase(text: string): CompiledPhrase {
@@ -56,8 +95,32 @@ export function compilePhrase(text: string): CompiledPhrase {
   return { acc: toks.map((t) => t.acc), fold: toks.map((t) => t.fold) };
 }
 
+const SLOT_RE = /\{([^{}]+)\}/;
+/** Bounds the expansion of phrases with several slots. */
+const MAX_EXPANSIONS = 2000;
+
+/** Expands "{class}" slots into every member of the class: "mất {giấy tờ}" → "mất giấy", "mất sổ" … */
+export function expandSlots(phrase: string, classes: Readonly<Record<string, readonly string[]>>): string[] {
+  const out: string[] = [];
+  const queue = [phrase];
+  while (queue.length > 0 && out.length < MAX_EXPANSIONS) {
+    const p = queue.pop() ?? '';
+    const m = SLOT_RE.exec(p);
+    if (!m) {
+      out.push(p);
+      continue;
+    }
+    const members = classes[(m[1] ?? '').trim()];
+    if (!members) throw new DictionaryError(`unknown class {${m[1] ?? ''}} in "${phrase}"`);
+    for (const w of members) queue.push(p.slice(0, m.index) + w + p.slice(m.index + m[0].length));
+  }
+  return out.reverse();
+}
+
 /** Turns a parsed dictionary file into its matchable form. */
 export function compileDictionary(file: DictionaryFile): Dictionary {
+  const phrases = (list: readonly string[]): CompiledPhrase[] =>
+    list.flatMap((p) => expandSlots(p, file.classes)).map(compilePhrase).filter((p) => p.fold.length > 0);
   const abbreviations = new Map<string, Token[]>();
   const abbreviationsFolded = new Map<string, Token[]>();
   for (const [short, long] of Object.entries(file.abbreviations)) {
@@ -69,17 +132,30 @@ export function compileDictionary(file: DictionaryFile): Dictionary {
   }
   const aspects: Dictionary['aspects'] = [];
   for (const aspect of AspectName.options) {
-    const phrases = file.aspects[aspect];
-    if (phrases) aspects.push({ aspect, phrases: phrases.map(compilePhrase) });
+    const list = file.aspects[aspect];
+    if (list) aspects.push({ aspect, phrases: phrases(list) });
   }
   return {
     abbreviations,
     abbreviationsFolded,
-    synonyms: file.synonyms.map((s) => ({ from: s.from.map(compilePhrase), to: tokenize(s.to) })),
-    stopPhrases: file.stopPhrases.map(compilePhrase),
+    synonyms: file.synonyms.map((s) => ({
+      from: phrases(s.from),
+      to: (typeof s.to === 'string' ? [s.to] : s.to).map((t) => tokenize(t)).filter((t) => t.length > 0),
+      notBefore: phrases(s.notBefore),
+    })),
+    stopPhrases: phrases(file.stopPhrases),
     fillerWords: new Set(file.fillerWords.flatMap((w) => tokenize(w).map((t) => t.acc))),
     aspects,
-    variants: file.variants.map((v) => ({ marks: v.marks.map(compilePhrase), triggers: v.triggers.map(compilePhrase) })),
+    variants: file.variants.map((v) => ({
+      marks: phrases(v.marks),
+      triggers: phrases(v.triggers),
+      weakTriggers: phrases(v.weakTriggers),
+      unless: phrases(v.unless),
+      penalty: v.penalty,
+    })),
+    compounds: phrases(file.compounds),
+    questionMarkers: phrases(file.questionMarkers),
+    conditionMarkers: phrases(file.conditionMarkers),
   };
 }
 

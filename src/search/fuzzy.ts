@@ -9,6 +9,11 @@ export interface VocabularyCorrector {
   correct(token: Token, prev: Token | undefined, next: Token | undefined): Token | null;
 }
 
+/** The folded form of one accented syllable (marks stripped, đ → d). */
+function foldKey(acc: string): string {
+  return acc.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd');
+}
+
 function deletes(word: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < word.length; i++) out.push(word.slice(0, i) + word.slice(i + 1));
@@ -41,7 +46,30 @@ function withinOne(a: string, b: string): boolean {
 export function buildVocabularyCorrector(
   vocabulary: ReadonlyMap<string, number>,
   bigrams: ReadonlySet<string>,
+  accentedBigrams?: ReadonlySet<string>,
+  /** Words of the dictionary's phrases ("sđt", "ko"): never edited into a catalogue word. */
+  protectedWords?: ReadonlySet<string>,
+  /** Filler words (accented): their marks are never doubted ("có cần" is not "có căn"). */
+  fillers?: ReadonlySet<string>,
 ): VocabularyCorrector {
+  // A wrong mark turns a syllable into another real one ("tạm trụ" for "tạm trú"): when the
+  // syllable with its neighbour forms a pair of the catalogue only without marks, the marks are
+  // the typo, and the token is matched on its folded form.
+  // Title pairs keyed by one side exact and the other folded: "tạm tru" → the catalogue has
+  // "tạm" followed by some marking of "tru".
+  const halfMarked = new Set<string>();
+  for (const pair of accentedBigrams ?? []) {
+    const [a = '', b = ''] = pair.split(' ');
+    halfMarked.add(`${a} >${foldKey(b)}`);
+    halfMarked.add(`${foldKey(a)}< ${b}`);
+  }
+  const misMarked = (t: Token, prev: Token | undefined, next: Token | undefined): boolean => {
+    if (!accentedBigrams || !t.marked || fillers?.has(t.acc)) return false;
+    const ok = (n: Token | undefined): n is Token => n !== undefined && n.marked && !fillers?.has(n.acc);
+    // Any accented pair the catalogue knows: the marks are right.
+    if ((prev && accentedBigrams.has(`${prev.acc} ${t.acc}`)) || (next && accentedBigrams.has(`${t.acc} ${next.acc}`))) return false;
+    return (ok(prev) && halfMarked.has(`${prev.acc} >${t.fold}`)) || (ok(next) && halfMarked.has(`${t.fold}< ${next.acc}`));
+  };
   const byDelete = new Map<string, string[]>();
   const push = (key: string, word: string): void => {
     const list = byDelete.get(key);
@@ -57,7 +85,9 @@ export function buildVocabularyCorrector(
   return {
     correct(token, prev, next) {
       const f = token.fold;
-      if (vocabulary.has(f) || /\d/.test(f) || f.length < 3) return null;
+      if (misMarked(token, prev, next)) return { acc: f, fold: f, marked: false, repaired: true };
+      // Three letters leave too little to guess from ("alo" is not "lao").
+      if (vocabulary.has(f) || /\d/.test(f) || f.length < 4 || protectedWords?.has(f)) return null;
       // Short valid syllables are left alone: "bằng" vs "đăng" is not ours to guess.
       if (f.length < 5 && isVietnameseSyllable(token.acc)) return null;
       const candidates = new Set<string>();
@@ -78,7 +108,7 @@ export function buildVocabularyCorrector(
         }
       }
       if (best === null) return null;
-      return { acc: best, fold: best, marked: false, repaired: true };
+      return { acc: best, fold: best, marked: false, repaired: true, guessed: true };
     },
   };
 }

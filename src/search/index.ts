@@ -3,10 +3,23 @@
 // question has marks), fields weighted aliases > name > field > documents. Rerank of the short
 // list: coverage of the question's content, of its syllable pairs, how much of the procedure's
 // name the question explains (prefers the general procedure), commune-level first, a penalty for
-// special variants the question does not name. Confidence → answer / choices / none.
-// Everything heavy is precomputed at build time; a query touches postings and ~60 candidates.
+// special variants the question does not name and a bonus for those it names (strong triggers
+// overrule weak ones: "hết hạn" beats "làm lại"). Confidence → answer / choices / none; a
+// question understood only through guessed spellings is never answered directly.
+// Everything heavy is precomputed at build time (postings in two flat typed arrays, title
+// weights); a query touches postings and ~60 candidates.
 import type { CatalogueProcedure } from '../catalogue/schema.js';
-import { containsPhrase, analyzeQuery, buildPhraseTable, type AnalyzedQuery, type FillerPolicy } from './query-analyzer.js';
+import type { CompiledPhrase } from './dictionary.js';
+import {
+  containsPhrase,
+  containsWholePhrase,
+  findSpans,
+  analyzeQuery,
+  buildPhraseTable,
+  type AnalyzedQuery,
+  type Concept,
+  type FillerPolicy,
+} from './query-analyzer.js';
 import { loadDictionary, type Dictionary } from './dictionary.js';
 import { buildVocabularyCorrector } from './fuzzy.js';
 import { tokenize, type Token } from './normalize.js';
@@ -63,13 +76,19 @@ interface DocInfo {
   fieldFold: Set<string>;
   /** Each title (name, aliases) as folded token lists, for "how much of the name is explained". */
   titles: string[][];
+  /** Rarity weight of each title word, and each title's total (filled once titleDf is known). */
+  titleWeights: Float64Array[];
+  titleDens: Float64Array;
   variants: number[];
   commune: number;
 }
 
-interface Posting {
-  docs: Int32Array;
-  weights: Float32Array;
+const BOUNDARY: Token = Object.freeze({ acc: '|', fold: '|', marked: false, repaired: false });
+
+interface TriggerEntry {
+  variant: number;
+  phrase: CompiledPhrase;
+  weak: boolean;
 }
 
 function docTokens(text: string, dict: Dictionary): Token[] {
@@ -99,6 +118,7 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
   const titleDf = new Map<string, number>(); // folded unigram → #procedures with it in a title
   const vocabulary = new Map<string, number>(); // folded unigram in titles/fields → df
   const allTitleBigrams = new Set<string>();
+  const allTitleAccBigrams = new Set<string>();
 
   for (const p of procedures) {
     const nameToks = docTokens(p.name, dict);
@@ -126,7 +146,10 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
         titleFold.add(t.fold);
         titleAcc.add(t.acc);
         const n = toks[i + 1];
-        if (n) titleBigrams.add(t.fold + ' ' + n.fold);
+        if (n) {
+          titleBigrams.add(t.fold + ' ' + n.fold);
+          allTitleAccBigrams.add(t.acc + ' ' + n.acc);
+        }
       });
     }
     const fieldFold = new Set(fieldTokens.map((t) => t.fold));
@@ -136,7 +159,8 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
 
     const variants: number[] = [];
     dict.variants.forEach((v, vi) => {
-      if (v.marks.some((m) => titles.some((toks) => containsPhrase(toks, m)))) variants.push(vi);
+      const named = (list: readonly CompiledPhrase[]): boolean => list.some((m) => titles.some((toks) => containsPhrase(toks, m)));
+      if (named(v.marks) && !named(v.unless)) variants.push(vi);
     });
     const isCommune = p.communeCore ? 1 : p.levels.includes('Cấp xã') ? 0.5 : 0;
     docs.push({
@@ -147,6 +171,8 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
       titleBigrams,
       fieldFold,
       titles: titles.map((toks) => toks.map((t) => t.fold)),
+      titleWeights: [],
+      titleDens: new Float64Array(0),
       variants,
       commune: communeFirst ? isCommune : 0,
     });
@@ -195,18 +221,30 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     }
   });
   fieldToks.length = 0;
-  const postings = new Map<string, Posting>();
+  // All posting lists in two flat typed arrays (term id → [offsets[id], offsets[id + 1])): one
+  // object per term instead of three keeps the index small and the garbage collector quick.
+  const termIds = new Map<string, number>();
+  let total = 0;
+  for (const d of postDocs.values()) total += d.length;
+  const offsets = new Int32Array(postDocs.size + 1);
+  const postingDocs = new Int32Array(total);
+  const postingWeights = new Float32Array(total);
+  let at = 0;
   for (const [term, d] of postDocs) {
+    const id = termIds.size;
+    termIds.set(term, id);
+    offsets[id] = at;
     const tfs = postTf.get(term) ?? [];
     const df = d.length;
     const idf = Math.log(1 + (N - df + 0.5) / (df + 0.5));
-    const weights = new Float32Array(df);
     for (let k = 0; k < df; k++) {
       const tf = tfs[k] ?? 0;
-      weights[k] = (idf * tf * (K1 + 1)) / (tf + K1);
+      postingDocs[at] = d[k] ?? 0;
+      postingWeights[at] = (idf * tf * (K1 + 1)) / (tf + K1);
+      at++;
     }
-    postings.set(term, { docs: Int32Array.from(d), weights });
   }
+  offsets[termIds.size] = at;
   postDocs.clear();
   postTf.clear();
 
@@ -216,6 +254,11 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     const df = titleDf.get(fold) ?? 0;
     return df === 0 ? maxIdf : Math.log(1 + N / df);
   };
+  // Title weights are fixed once the catalogue is read: precomputed for the rerank.
+  for (const d of docs) {
+    d.titleWeights = d.titles.map((title) => Float64Array.from(title, titleIdf));
+    d.titleDens = Float64Array.from(d.titleWeights, (ws) => ws.reduce((a, b) => a + b, 0));
+  }
 
   // --- filler policy from the catalogue's vocabulary --------------------------------------
   const titleAccWords = new Set<string>();
@@ -246,8 +289,29 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     if (collides || titleAccWords.has(w)) weakFold.add(fold);
     else dropFold.add(fold);
   }
-  const fillers: FillerPolicy = { dropAcc, dropFold, weakAcc, weakFold };
-  const corrector = buildVocabularyCorrector(vocabulary, allTitleBigrams);
+  const fillers: FillerPolicy = { dropAcc, dropFold, weakAcc, weakFold, known: (fold) => vocabulary.has(fold) || termIds.has('f:' + fold) };
+  const corrector = buildVocabularyCorrector(vocabulary, allTitleBigrams, allTitleAccBigrams, table.words, dict.fillerWords);
+
+  // Variant triggers and compounds, keyed by their first folded syllable (a query tries only the
+  // few whose first syllable it contains).
+  const triggersByFirst = new Map<string, TriggerEntry[]>();
+  dict.variants.forEach((v, variant) => {
+    const add = (phrase: CompiledPhrase, weak: boolean): void => {
+      const first = phrase.fold[0];
+      if (first === undefined) return;
+      const list = triggersByFirst.get(first) ?? [];
+      list.push({ variant, phrase, weak });
+      triggersByFirst.set(first, list);
+    };
+    for (const p of v.triggers) add(p, false);
+    for (const p of v.weakTriggers) add(p, true);
+  });
+  const compoundsByFirst = new Map<string, CompiledPhrase[]>();
+  for (const p of dict.compounds) {
+    const first = p.fold[0];
+    if (first === undefined) continue;
+    compoundsByFirst.set(first, [...(compoundsByFirst.get(first) ?? []), p]);
+  }
 
   const scores = new Float64Array(N);
   const touched = new Int32Array(N);
@@ -263,6 +327,24 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
       return { query: q, outcome: 'none', confidence: 0, results: [], aspects: [] };
     }
     const { concepts, marked } = analysis;
+    // An unmarked syllable kept weak because its folded form is both a filler and a content word
+    // ("can": cần / cận) is content when it forms a catalogue pair with its neighbour ("ho can
+    // ngheo" → hộ cận nghèo).
+    concepts.forEach((c, ci) => {
+      const t = c.weak && c.alts.length === 1 && c.alts[0]?.length === 1 ? c.alts[0][0] : undefined;
+      if (!t || t.marked || !fillers.weakFold.has(t.fold) || titleAccWords.has(t.fold)) return;
+      // The end of a sentence is where question particles sit ("… khong?").
+      if (concepts[ci + 1]?.sentence !== c.sentence) return;
+      const near = [concepts[ci - 1], concepts[ci + 1]];
+      // The neighbour must be content itself: two fillers ("co can") make no word.
+      const usable = (n: Concept | undefined): n is Concept =>
+        n !== undefined && !n.weak && n.sentence === c.sentence && n.alts.length === 1 && n.alts[0]?.length === 1;
+      const prev = usable(near[0]) ? near[0].alts[near[0].alts.length - 1]?.at(-1) : undefined;
+      const next = usable(near[1]) ? near[1].alts[near[1].alts.length - 1]?.[0] : undefined;
+      if ((prev && allTitleBigrams.has(`${prev.fold} ${t.fold}`)) || (next && allTitleBigrams.has(`${t.fold} ${next.fold}`))) {
+        concepts[ci] = { ...c, weak: false };
+      }
+    });
     const content = concepts.filter((c) => !c.weak);
     if (content.length === 0) return { query: q, outcome: 'none', confidence: 0, results: [], aspects: analysis.aspects };
 
@@ -272,9 +354,10 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
       if (w > (qterms.get(term) ?? 0)) qterms.set(term, w);
     };
     const seq: Token[] = [];
+    let lastSentence = -1;
     for (const c of concepts) {
       c.alts.forEach((alt, ai) => {
-        const aw = (ai === 0 ? 1 : 0.6) * (c.weak ? 0.2 : 1);
+        const aw = (ai < c.canonical ? 1 : 0.6) * (c.weak ? 0.2 : 1) * c.weight;
         alt.forEach((t, i) => {
           addTerm('f:' + t.fold, aw);
           if (marked && t.marked) addTerm('a:' + t.acc, 0.5 * aw);
@@ -286,9 +369,12 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
         });
       });
       if (!c.weak) {
+        // A new sentence: two boundary marks, so no pair is formed across it.
+        if (c.sentence !== lastSentence && seq.length > 0) seq.push(BOUNDARY);
+        lastSentence = c.sentence;
         const primary = c.alts[0];
         if (primary) seq.push(...primary);
-        seq.push({ acc: '|', fold: '|', marked: false, repaired: false });
+        seq.push(BOUNDARY);
       }
     }
     // Pairs across concept boundaries ("cấp" + "sổ đỏ" → "cấp giấy").
@@ -310,19 +396,30 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
 
     let nTouched = 0;
     const restrict = opts.codes;
+    // Rare terms first; a term found in a quarter of the catalogue or more ("cấp", "giấy") only
+    // adds to procedures a rarer term already found, so it cannot flood the shortlist (nor the
+    // time) with thousands of procedures — unless the question has nothing rarer.
+    const terms: Array<[number, number, number]> = []; // [start, end, query weight]
     for (const [term, qw] of qterms) {
-      const p = postings.get(term);
-      if (!p) continue;
-      const { docs: pd, weights: pw } = p;
-      for (let k = 0; k < pd.length; k++) {
-        const di = pd[k] ?? 0;
+      const id = termIds.get(term);
+      if (id !== undefined) terms.push([offsets[id] ?? 0, offsets[id + 1] ?? 0, qw]);
+    }
+    terms.sort((a, b) => a[1] - a[0] - (b[1] - b[0]));
+    const common = Math.max(50, Math.floor(N / 4));
+    for (const [start, end, qw] of terms) {
+      const addNew = end - start < common || nTouched === 0;
+      // A very common term adds almost nothing (its idf is near 0) once rarer ones have spoken.
+      if (!addNew && end - start > 2 * common) continue;
+      for (let k = start; k < end; k++) {
+        const di = postingDocs[k] ?? 0;
         if (!isTouched[di]) {
+          if (!addNew) continue;
           if (restrict && !restrict.has(docs[di]?.code ?? '')) continue;
           isTouched[di] = 1;
           scores[di] = 0;
           touched[nTouched++] = di;
         }
-        scores[di] = (scores[di] ?? 0) + qw * (pw[k] ?? 0);
+        scores[di] = (scores[di] ?? 0) + qw * (postingWeights[k] ?? 0);
       }
     }
     // Shortlist by BM25.
@@ -346,30 +443,57 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     for (const di of short) bmMax = Math.max(bmMax, scores[di] ?? 0);
 
     // --- rerank -----------------------------------------------------------------------------
+    const compoundSpans = findSpans(analysis.tokens, compoundsByFirst);
     // A recognised term (synonym) weighs double: it names a procedure's object or action.
     const conceptWeights = content.map((c) => {
       let w = 0;
-      for (const t of c.alts[0] ?? []) w = Math.max(w, titleIdf(t.fold));
-      return c.alts.length > 1 ? 2 * w : w;
+      for (let ai = 0; ai < c.canonical; ai++) for (const t of c.alts[ai] ?? []) w = Math.max(w, titleIdf(t.fold));
+      return (c.alts.length > c.canonical ? 2 * w : w) * c.weight;
     });
-    const totalWeight = conceptWeights.reduce((a, b) => a + b, 0) || 1;
     const queryFolds = new Set<string>();
     for (const c of concepts) for (const alt of c.alts) for (const t of alt) queryFolds.add(t.fold);
     // Variants the question names, and the words that named them ("mất" is explained by a
     // "cấp lại" procedure, "rách" by a "cấp đổi" one).
-    const triggered = new Set<number>();
+    // A weak trigger ("làm lại") names its variant only when no other variant is named by a
+    // strong one ("hết hạn" → cấp đổi); its bonus is smaller.
+    const triggered = new Map<number, number>(); // variant → bonus weight (1 strong, 0.5 weak)
     const triggerWords = new Map<string, number[]>();
-    dict.variants.forEach((v, vi) => {
-      for (const t of v.triggers) {
-        if (!containsPhrase(analysis.tokens, t)) continue;
-        triggered.add(vi);
-        for (const f of t.fold) {
-          const list = triggerWords.get(f) ?? [];
-          list.push(vi);
-          triggerWords.set(f, list);
-        }
+    const noteTrigger = (vi: number, t: CompiledPhrase): void => {
+      for (const f of t.fold) {
+        const list = triggerWords.get(f) ?? [];
+        list.push(vi);
+        triggerWords.set(f, list);
       }
+    };
+    const strongHits: Array<[number, CompiledPhrase]> = [];
+    const weakHits: Array<[number, CompiledPhrase]> = [];
+    // Only triggers whose first syllable occurs in the question are tried.
+    const tried = new Set<TriggerEntry>();
+    for (const t of analysis.tokens) {
+      for (const e of triggersByFirst.get(t.fold) ?? []) {
+        if (tried.has(e)) continue;
+        tried.add(e);
+        if (containsWholePhrase(analysis.tokens, e.phrase, compoundSpans)) (e.weak ? weakHits : strongHits).push([e.variant, e.phrase]);
+      }
+    }
+    for (const [vi, t] of strongHits) {
+      triggered.set(vi, 1);
+      noteTrigger(vi, t);
+    }
+    // Syllables of weak triggers that were overruled: they named no variant, so they are not
+    // content either ("lại" in "làm lại thẻ hết hạn" must not pull "cấp lại" up).
+    const overruled = new Set<string>();
+    for (const [vi, t] of weakHits) {
+      if (strongHits.length === 0) {
+        triggered.set(vi, 0.5);
+        noteTrigger(vi, t);
+      } else if (!triggered.has(vi)) for (const f of t.fold) if (!triggerWords.has(f)) overruled.add(f);
+    }
+    content.forEach((c, ci) => {
+      const only = c.alts.length === 1 && c.alts[0]?.length === 1 ? c.alts[0][0] : undefined;
+      if (only && overruled.has(only.fold)) conceptWeights[ci] = 0;
     });
+    const totalWeight = conceptWeights.reduce((a, b) => a + b, 0) || 1;
 
     const ranked = short.map((di) => {
       const d = docs[di];
@@ -389,7 +513,7 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
             else if (d.fieldFold.has(t.fold)) sum += 0.5;
           }
           // The catalogue's wording (first alternative) beats the citizen's own words.
-          best = Math.max(best, ((ai === 0 ? 1 : 0.85) * sum) / alt.length);
+          best = Math.max(best, ((ai < c.canonical ? 1 : 0.85) * sum) / alt.length);
         }
         covered += best * (conceptWeights[ci] ?? 0);
       });
@@ -401,26 +525,30 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
         bcov = hit / uniqueBigrams.length;
       }
       let dcov = 0;
-      for (const title of d.titles) {
+      for (let ti = 0; ti < d.titles.length; ti++) {
+        const title = d.titles[ti] ?? [];
+        const ws = d.titleWeights[ti];
+        const den = d.titleDens[ti] ?? 0;
+        if (!ws || den <= 0) continue;
         let num = 0;
-        let den = 0;
-        for (const f of title) {
-          const w = titleIdf(f);
-          den += w;
-          if (queryFolds.has(f)) num += w;
-        }
-        if (den > 0) dcov = Math.max(dcov, num / den);
+        for (let k = 0; k < title.length; k++) if (queryFolds.has(title[k] ?? '')) num += ws[k] ?? 0;
+        dcov = Math.max(dcov, num / den);
       }
       // Variants the question does not name are pushed down; those it names are pulled up.
       let penalty = 0;
       let bonus = 0;
       for (const vi of d.variants) {
-        if (triggered.has(vi)) bonus += 0.08;
-        else penalty += 0.12;
+        const strength = triggered.get(vi);
+        if (strength !== undefined) bonus += 0.08 * strength;
+        else if (dict.variants[vi]?.penalty !== false) penalty += 0.12;
       }
       penalty = Math.min(0.3, penalty) - Math.min(0.12, bonus);
-      const score = Math.max(0, Math.min(1, 0.6 * qcov + 0.25 * bcov + 0.15 * dcov - penalty + 0.06 * d.commune));
-      const rank = score + (bmMax > 0 ? 0.08 * ((scores[di] ?? 0) / bmMax) : 0);
+      // Ranked on the raw sum: clamping to 1 first would erase what still separates two fully
+      // covering candidates ("xóa đăng ký tạm trú" vs "đăng ký tạm trú": how much of the name is
+      // explained). The clamped value is the confidence.
+      const raw = 0.6 * qcov + 0.25 * bcov + 0.15 * dcov - penalty + 0.06 * d.commune;
+      const score = Math.max(0, Math.min(1, raw));
+      const rank = raw + (bmMax > 0 ? 0.08 * ((scores[di] ?? 0) / bmMax) : 0);
       return { di, score, rank, qcov, bcov, dcov, penalty };
     });
     ranked.sort((a, b) => b.rank - a.rank);
@@ -451,7 +579,9 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
       best.qcov >= CONFIDENCE.answerCoverage &&
       best.score >= CONFIDENCE.answerScore &&
       margin >= CONFIDENCE.answerMargin &&
-      best.penalty <= 0
+      best.penalty <= 0 &&
+      // A question understood only through guessed spellings is offered, never asserted.
+      content.some((c) => c.alts.some((alt) => alt.length > 0 && alt.every((t) => t.guessed !== true)))
     ) {
       outcome = 'answer';
     } else if (best && best.score >= CONFIDENCE.choicesScore && best.qcov >= 0.4) {

@@ -14,6 +14,8 @@ export interface Token {
   marked: boolean;
   /** The token was rebuilt from Telex / VNI residue. */
   repaired: boolean;
+  /** The token was replaced by a close catalogue word (edit distance): a guess. */
+  guessed?: boolean;
 }
 
 // Combining tone marks (NFD): huyền, sắc, hỏi, ngã, nặng.

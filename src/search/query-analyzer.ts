@@ -3,6 +3,8 @@
 // aspects asked about (fee, time, documents …), and whether the question was typed with marks.
 // Dictionary phrases are matched on the accented form of a token when it carries marks and on
 // the folded form otherwise, so "hỏi" is never mistaken for "hội" but "cho em hoi" still goes.
+// A letter is split into sentences: the story around the question and a condition clause before
+// "thì" weigh less than the request; personal details (numbers, e-mails, names) are not content.
 import type { Aspect } from './types.js';
 import type { CompiledPhrase, Dictionary } from './dictionary.js';
 import { MAX_QUERY_CHARS, tokenize, type Token } from './normalize.js';
@@ -10,8 +12,17 @@ import { MAX_QUERY_CHARS, tokenize, type Token } from './normalize.js';
 /** A unit of meaning in the question. The first alternative is the catalogue's wording. */
 export interface Concept {
   alts: Token[][];
+  /** How many leading alternatives are the catalogue's wording (the rest: the citizen's own). */
+  canonical: number;
   /** Function word kept for matching but not counted in coverage. */
   weak: boolean;
+  /**
+   * How much the concept counts (1 = the request itself). The story around a question in a
+   * letter, and a condition clause before "thì", count less.
+   */
+  weight: number;
+  /** Sentence of the question the concept comes from (syllable pairs do not cross sentences). */
+  sentence: number;
 }
 
 export interface AnalyzedQuery {
@@ -31,6 +42,8 @@ export interface FillerPolicy {
   /** Kept for matching, not counted in coverage. */
   weakAcc: ReadonlySet<string>;
   weakFold: ReadonlySet<string>;
+  /** Whether a folded word occurs in the catalogue at all (unknown proper names are details). */
+  known?: (fold: string) => boolean;
 }
 
 /** Optional spelling correction of one token against the catalogue's vocabulary. */
@@ -48,13 +61,17 @@ interface PhraseEntry {
 /** Precompiled phrase lookup, keyed by the folded first token. */
 export interface PhraseTable {
   byFirst: Map<string, PhraseEntry[]>;
+  /** Every folded syllable of a dictionary phrase: never "corrected" into another word. */
+  words: Set<string>;
 }
 
 const KIND_RANK: Record<PhraseKind, number> = { synonym: 0, aspect: 1, stop: 2 };
 
 export function buildPhraseTable(dict: Dictionary): PhraseTable {
   const byFirst = new Map<string, PhraseEntry[]>();
+  const words = new Set<string>();
   const add = (e: PhraseEntry): void => {
+    for (const w of e.phrase.fold) words.add(w);
     const first = e.phrase.fold[0];
     if (first === undefined) return;
     const list = byFirst.get(first) ?? [];
@@ -67,7 +84,7 @@ export function buildPhraseTable(dict: Dictionary): PhraseTable {
   for (const list of byFirst.values()) {
     list.sort((x, y) => y.phrase.fold.length - x.phrase.fold.length || KIND_RANK[x.kind] - KIND_RANK[y.kind]);
   }
-  return { byFirst };
+  return { byFirst, words };
 }
 
 /** A question token matches a dictionary word: on marks when the token has them, else folded. */
@@ -90,6 +107,29 @@ export function containsPhrase(tokens: readonly Token[], p: CompiledPhrase): boo
   return false;
 }
 
+/** Where the phrases (keyed by their first folded syllable) occur: [start, end) token spans. */
+export function findSpans(tokens: readonly Token[], byFirst: ReadonlyMap<string, readonly CompiledPhrase[]>): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  tokens.forEach((t, i) => {
+    for (const p of byFirst.get(t.fold) ?? []) if (phraseAt(tokens, i, p)) spans.push([i, i + p.fold.length]);
+  });
+  return spans;
+}
+
+/**
+ * True when the phrase occurs and that occurrence is not just a part of a longer compound
+ * ("dịch" inside "dịch vụ", "nhà" inside "nhà nước").
+ */
+export function containsWholePhrase(tokens: readonly Token[], p: CompiledPhrase, compounds: ReadonlyArray<readonly [number, number]>): boolean {
+  const len = p.fold.length;
+  for (let i = 0; i + len <= tokens.length; i++) {
+    if (!phraseAt(tokens, i, p)) continue;
+    const inside = compounds.some(([a, b]) => a <= i && i + len <= b && b - a > len);
+    if (!inside) return true;
+  }
+  return false;
+}
+
 function expandAbbreviations(tokens: readonly Token[], dict: Dictionary): Token[] {
   const out: Token[] = [];
   for (const t of tokens) {
@@ -100,6 +140,18 @@ function expandAbbreviations(tokens: readonly Token[], dict: Dictionary): Token[
   return out;
 }
 
+/** Weight of the story sentences of a letter, and of a condition clause, against the request. */
+export const STORY_WEIGHT = 0.5;
+export const CONDITION_WEIGHT = 0.6;
+
+// Sentence ends: . ! ? ; … followed by a space, or a line break ("TP.HCM" stays whole).
+const SENTENCE_SPLIT = /(?<=[.!?;…])\s+|[\r\n]+/u;
+const WORD_RE = /[\p{L}\p{M}\p{N}]+/gu;
+// Title case: an upper-case letter then lower-case ones ("Lan"; not "UBND", not "VNeID").
+const PROPER_RE = /^\p{Lu}[\p{Ll}\p{M}]+$/u;
+// Personal details carry no meaning for the search: e-mail addresses, links.
+const NOISE_RE = /\S+@\S+|https?:\/\/\S+|www\.\S+/giu;
+
 /** Analyses one question. Never throws: any input yields a (possibly empty) analysis. */
 export function analyzeQuery(
   text: string,
@@ -108,41 +160,109 @@ export function analyzeQuery(
   fillers: FillerPolicy,
   correct?: TokenCorrector,
 ): AnalyzedQuery {
-  let tokens = expandAbbreviations(tokenize(text, MAX_QUERY_CHARS), dict);
-  if (correct) {
-    tokens = tokens.map((t, i) => correct(t, tokens[i - 1], tokens[i + 1]) ?? t);
+  const clean = (text.length > MAX_QUERY_CHARS ? text.slice(0, MAX_QUERY_CHARS) : text).replace(NOISE_RE, ' ');
+  const sentences: Array<{ tokens: Token[]; question: boolean; isName: boolean[] }> = [];
+  for (const raw of clean.split(SENTENCE_SPLIT)) {
+    // A capitalised word inside a sentence ("Lan", "Nghệ An") that the catalogue does not know is
+    // a person's or place's name: a detail, not content.
+    const words = [...raw.normalize('NFC').matchAll(WORD_RE)].map((m) => m[0]);
+    const toks: Token[] = [];
+    const isName: boolean[] = [];
+    const base = tokenize(raw);
+    base.forEach((t, wi) => {
+      const w = words[wi] ?? '';
+      // Unknown to the catalogue, or introduced as a name ("tên Lan", "là Mai"), or following one.
+      const prev = base[wi - 1]?.fold;
+      const introduced = prev === 'ten' || prev === 'la' || isName[isName.length - 1] === true;
+      if (wi > 0 && PROPER_RE.test(w) && fillers.known && (introduced || !fillers.known(t.fold)) && !dict.abbreviationsFolded.has(t.fold)) {
+        toks.push(t);
+        isName.push(true);
+        return;
+      }
+      for (const e of expandAbbreviations([t], dict)) {
+        toks.push(e);
+        isName.push(false);
+      }
+    });
+    if (toks.length === 0) continue;
+    if (correct) {
+      const before = [...toks];
+      for (let k = 0; k < toks.length; k++) {
+        const t = before[k];
+        if (t && !isName[k]) toks[k] = correct(t, before[k - 1], before[k + 1]) ?? t;
+      }
+    }
+    const last = toks[toks.length - 1]?.fold;
+    const question =
+      /\?\s*$/u.test(raw) || last === 'khong' || last === 'chua' || dict.questionMarkers.some((m) => containsPhrase(toks, m));
+    sentences.push({ tokens: toks, question, isName });
   }
+  const tokens = sentences.flatMap((x) => x.tokens);
   const letterTokens = tokens.filter((t) => /\p{L}/u.test(t.fold));
   const markedCount = letterTokens.filter((t) => t.marked).length;
   const marked = markedCount > 0 && markedCount >= 0.25 * letterTokens.length;
 
   const concepts: Concept[] = [];
   const aspects: Aspect[] = [];
-  let i = 0;
-  while (i < tokens.length) {
-    const t = tokens[i];
-    if (!t) break;
-    const entries = table.byFirst.get(t.fold);
-    let hit: PhraseEntry | undefined;
-    if (entries) hit = entries.find((e) => phraseAt(tokens, i, e.phrase));
-    if (hit) {
-      const len = hit.phrase.fold.length;
-      if (hit.kind === 'synonym' && hit.synonym !== undefined) {
-        const syn = dict.synonyms[hit.synonym];
-        const own = tokens.slice(i, i + len);
-        if (syn) concepts.push({ alts: [syn.to, own], weak: false });
-      } else if (hit.kind === 'aspect' && hit.aspect !== undefined) {
-        if (!aspects.includes(hit.aspect)) aspects.push(hit.aspect);
+  sentences.forEach((sentence, si) => {
+    const toks = sentence.tokens;
+    const first = concepts.length;
+    let condition = -1; // concepts before this index sit in a condition clause
+    let i = 0;
+    while (i < toks.length) {
+        const t = toks[i];
+      if (!t) break;
+      const marker = dict.conditionMarkers.find((m) => phraseAt(toks, i, m));
+      if (marker) {
+        condition = concepts.length;
+        i += marker.fold.length;
+        continue;
       }
-      i += len;
-      continue;
+      const entries = table.byFirst.get(t.fold);
+      let hit: PhraseEntry | undefined;
+      if (entries) {
+        hit = entries.find((e) => {
+          if (!phraseAt(toks, i, e.phrase)) return false;
+          const syn = e.kind === 'synonym' && e.synonym !== undefined ? dict.synonyms[e.synonym] : undefined;
+          const end = i + e.phrase.fold.length;
+          return !syn || !syn.notBefore.some((nb) => phraseAt(toks, end, nb));
+        });
+      }
+      if (hit) {
+        const len = hit.phrase.fold.length;
+        if (hit.kind === 'synonym' && hit.synonym !== undefined) {
+          const syn = dict.synonyms[hit.synonym];
+          const own = toks.slice(i, i + len);
+          if (syn) concepts.push({ alts: [...syn.to, own], canonical: syn.to.length, weak: false, weight: 1, sentence: si });
+        } else if (hit.kind === 'aspect' && hit.aspect !== undefined) {
+          if (!aspects.includes(hit.aspect)) aspects.push(hit.aspect);
+        }
+        i += len;
+        continue;
+      }
+      const name = sentence.isName[i] === true;
+      i++;
+      if (!/[\p{L}\p{N}]/u.test(t.fold)) continue;
+      const drop = t.marked ? fillers.dropAcc.has(t.acc) : fillers.dropFold.has(t.fold);
+      if (drop) continue;
+      // Bare numbers (phone, ID, dates, amounts) are details, not names of procedures.
+      const weak = (t.marked ? fillers.weakAcc.has(t.acc) : fillers.weakFold.has(t.fold)) || /^\d+$/.test(t.fold) || name;
+      concepts.push({ alts: [[t]], canonical: 1, weak, weight: 1, sentence: si });
     }
-    i++;
-    if (!/[\p{L}\p{N}]/u.test(t.fold)) continue;
-    const drop = t.marked ? fillers.dropAcc.has(t.acc) : fillers.dropFold.has(t.fold);
-    if (drop) continue;
-    const weak = t.marked ? fillers.weakAcc.has(t.acc) : fillers.weakFold.has(t.fold);
-    concepts.push({ alts: [[t]], weak });
+    // "A thì B": B is the request when it has content of its own.
+    const hasContent = (from: number, to: number): boolean => concepts.slice(from, to).some((c) => !c.weak);
+    if (condition > first && hasContent(first, condition) && hasContent(condition, concepts.length)) {
+      for (let k = first; k < condition; k++) {
+        const c = concepts[k];
+        if (c) c.weight = CONDITION_WEIGHT;
+      }
+    }
+  });
+  // A letter: the sentences that ask weigh more than the story around them.
+  const contentSentences = new Set(concepts.filter((c) => !c.weak).map((c) => c.sentence));
+  const asking = [...contentSentences].filter((si) => sentences[si]?.question);
+  if (asking.length > 0 && asking.length < contentSentences.size) {
+    for (const c of concepts) if (!sentences[c.sentence]?.question) c.weight *= STORY_WEIGHT;
   }
   return { tokens, concepts, aspects, marked };
 }
