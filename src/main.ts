@@ -17,6 +17,7 @@ import { createPlatforms, type Platforms } from './platforms.js';
 import { claimOnce } from './store/redis-primitives.js';
 import { createZaloConnectRouter } from './channels/connect/zalo-connect-router.js';
 import { devSecret } from './services.js';
+import { cachedAccountLookup } from './channels/account-cache.js';
 
 export interface Running {
   services: Services;
@@ -97,7 +98,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             messenger: platforms.messengerWebhook,
             zalo: platforms.zaloWebhook,
             intake: {
-              findAccount: (platform, externalId) => services.accounts.find(platform, externalId),
+              findAccount: cachedAccountLookup((platform, externalId) => services.accounts.find(platform, externalId)),
               // Platforms retry for up to a day and a half; keep the claim longer.
               claim: (key) => claimOnce(services.redis.client, `${config.REDIS_KEY_PREFIX}:seen:${key}`, 48 * 3600),
               unclaim: async (key) => void (await services.redis.client.del(`${config.REDIS_KEY_PREFIX}:seen:${key}`)),
