@@ -14,7 +14,6 @@ import { OutboundQueue, createOutboundWorker } from './jobs/outbound-queue.js';
 import { createWebhookRouter } from './channels/webhook-router.js';
 import { createInboundHandler } from './channels/inbound-handler.js';
 import { createPlatforms, type Platforms } from './platforms.js';
-import { claimOnce } from './store/redis-primitives.js';
 import { createZaloConnectRouter } from './channels/connect/zalo-connect-router.js';
 import { devSecret } from './services.js';
 import { cachedAccountLookup } from './channels/account-cache.js';
@@ -100,9 +99,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             intake: {
               findAccount: cachedAccountLookup((platform, externalId) => services.accounts.find(platform, externalId)),
               // Platforms retry for up to a day and a half; keep the claim longer.
-              claim: (key) => claimOnce(services.redis.client, `${config.REDIS_KEY_PREFIX}:seen:${key}`, 48 * 3600),
-              unclaim: async (key) => void (await services.redis.client.del(`${config.REDIS_KEY_PREFIX}:seen:${key}`)),
-              enqueue: (job) => inbound.enqueue(job),
+              submit: (key, job) => inbound.submit(`${config.REDIS_KEY_PREFIX}:seen:${key}`, 48 * 3600, job),
             },
             logger: log,
           }),

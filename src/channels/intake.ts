@@ -10,11 +10,12 @@ export interface IntakeAccount {
 
 export interface IntakeDeps {
   findAccount(platform: PlatformName, externalId: string): Promise<IntakeAccount | undefined>;
-  /** True exactly once per key (Redis SET NX with a TTL). */
-  claim(key: string): Promise<boolean>;
-  /** Undo a claim whose enqueue failed, so the platform's retry is not taken for a duplicate. */
-  unclaim(key: string): Promise<void>;
-  enqueue(job: { accountId: number; unitId: string; event: ParsedEvent; receivedAt: number }): Promise<void>;
+  /**
+   * Claims `key` (the platform's event id) and enqueues the job, atomically: true when done,
+   * false when the key was already claimed (a duplicate). When it throws nothing is claimed,
+   * so the platform's retry is not taken for a duplicate.
+   */
+  submit(key: string, job: { accountId: number; unitId: string; event: ParsedEvent; receivedAt: number }): Promise<boolean>;
   log?(entry: { platform: PlatformName; outcome: IntakeOutcome; reason?: string }): void;
 }
 
@@ -47,16 +48,10 @@ export async function intakeEvents(platform: PlatformName, events: readonly Pars
       continue;
     }
     const key = `${platform}:${event.dedupeKey}`;
-    if (!(await deps.claim(key))) {
+    if (!(await deps.submit(key, { accountId: account.id, unitId: account.unitId, event, receivedAt: now }))) {
       report.duplicate++;
       deps.log?.({ platform, outcome: 'duplicate' });
       continue;
-    }
-    try {
-      await deps.enqueue({ accountId: account.id, unitId: account.unitId, event, receivedAt: now });
-    } catch (err) {
-      await deps.unclaim(key).catch(() => undefined);
-      throw err;
     }
     report.enqueued++;
   }

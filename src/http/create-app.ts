@@ -26,17 +26,21 @@ export function createApp(deps: AppDeps): express.Express {
   const metrics = deps.metrics ?? new Registry();
   if (!deps.metrics) collectDefaultMetrics({ register: metrics });
 
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      // Log method, route and status only: no query strings, bodies or client addresses.
-      serializers: {
-        req: (req: { method?: string; url?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0] }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-    }),
-  );
+  const httpLogger = pinoHttp({
+    logger: deps.logger,
+    // Log method, route and status only: no query strings, bodies or client addresses.
+    serializers: {
+      req: (req: { method?: string; url?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0] }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+  });
+  // Platform webhooks come in bursts of thousands a second: no request logger on them (the
+  // intake logs refusals and failures itself), which is also a good part of their speed.
+  app.use((req, res, next) => {
+    if (req.url.startsWith('/webhooks/')) next();
+    else httpLogger(req, res, next);
+  });
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');

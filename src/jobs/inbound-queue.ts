@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ParsedEvent } from '../channels/platform-event.js';
 import { tryLock } from '../store/redis-primitives.js';
+import { microBatch } from './micro-batch.js';
 
 export const INBOUND_QUEUE = 'inbound';
 
@@ -22,7 +23,12 @@ export const InboundJob = z.object({
 });
 export type InboundJob = z.infer<typeof InboundJob>;
 
-const DrainData = z.object({ conv: z.string().min(1) });
+/** A drain job names one or more citizens' inboxes (a burst is drained by few jobs). */
+const DrainData = z.union([
+  z.object({ conv: z.string().min(1) }).transform((d) => ({ convs: [d.conv] })),
+  z.object({ convs: z.array(z.string().min(1)).min(1) }),
+]);
+const CONVS_PER_JOB = 16;
 
 export interface InboundQueueOptions {
   redis: Redis;
@@ -35,10 +41,64 @@ function conversationId(job: InboundJob): string {
   return createHash('sha256').update(`${job.accountId}\u0000${user}`).digest('base64url').slice(0, 24);
 }
 
+// Claim the platform event id and append to the citizen's inbox in one atomic step.
+const CLAIM_AND_PUSH = `if redis.call('set', KEYS[1], '1', 'EX', ARGV[1], 'NX') then redis.call('rpush', KEYS[2], ARGV[2]) return 1 else return 0 end`;
+
+interface Submission {
+  claimKey: string;
+  claimTtlSeconds: number;
+  job: InboundJob;
+}
+
+const DRAIN_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
+
 export class InboundQueue {
   readonly queue: Queue;
+  private readonly submitBatched: (s: Submission) => Promise<boolean>;
+
   constructor(private readonly options: InboundQueueOptions) {
     this.queue = new Queue(INBOUND_QUEUE, { connection: options.redis, prefix: options.prefix });
+    this.submitBatched = microBatch((items: Submission[]) => this.submitMany(items), { maxItems: 256, maxDelayMs: 1 });
+  }
+
+  /**
+   * Takes a webhook event exactly once: true when it was claimed and queued, false when its id
+   * was already claimed (a duplicate). Throws, leaving no claim behind, when Redis fails, so the
+   * platform's retry is not mistaken for a duplicate. Calls within ~1 ms share one round trip.
+   */
+  submit(claimKey: string, claimTtlSeconds: number, job: InboundJob): Promise<boolean> {
+    return this.submitBatched({ claimKey, claimTtlSeconds, job: InboundJob.parse(job) });
+  }
+
+  private async submitMany(items: Submission[]): Promise<boolean[]> {
+    const redis = this.options.redis;
+    const rows = items.map((it) => {
+      const conv = conversationId(it.job);
+      return { ...it, conv, inbox: this.inboxKey(conv), payload: JSON.stringify(it.job) };
+    });
+    const pipe = redis.pipeline();
+    for (const r of rows) pipe.eval(CLAIM_AND_PUSH, 2, r.claimKey, r.inbox, String(r.claimTtlSeconds), r.payload);
+    const replies = (await pipe.exec()) ?? [];
+    const claimed = rows.map((_, i) => {
+      const [err, value] = replies[i] ?? [new Error('no reply'), null];
+      return !err && Number(value) === 1;
+    });
+    const failed = replies.some(([err]) => err);
+    const fresh = rows.filter((_, i) => claimed[i]);
+    try {
+      if (failed) throw new Error('Redis refused part of an intake batch');
+      const convs = [...new Set(fresh.map((r) => r.conv))];
+      const jobs = [];
+      for (let i = 0; i < convs.length; i += CONVS_PER_JOB) jobs.push({ name: 'drain', data: { convs: convs.slice(i, i + CONVS_PER_JOB) }, opts: DRAIN_OPTIONS });
+      if (jobs.length) await this.queue.addBulk(jobs);
+    } catch (err) {
+      // Undo: nothing half-taken may stay behind.
+      const undo = redis.pipeline();
+      for (const r of fresh) undo.lrem(r.inbox, 1, r.payload).del(r.claimKey);
+      await undo.exec().catch(() => undefined);
+      throw err;
+    }
+    return claimed;
   }
 
   inboxKey(conv: string): string {
@@ -49,11 +109,7 @@ export class InboundQueue {
   async enqueue(job: InboundJob): Promise<void> {
     const conv = conversationId(job);
     await this.options.redis.rpush(this.inboxKey(conv), JSON.stringify(InboundJob.parse(job)));
-    await this.queue.add(
-      'drain',
-      { conv },
-      { attempts: 5, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: 1000, removeOnFail: 5000 },
-    );
+    await this.queue.add('drain', { conv }, DRAIN_OPTIONS);
   }
 
   async close(): Promise<void> {
@@ -73,7 +129,13 @@ export function createInboundWorker(options: InboundWorkerOptions): Worker {
   const { redis, prefix } = options;
   const maxAttempts = options.maxAttempts ?? 3;
   const drain = async (job: Job): Promise<number> => {
-    const { conv } = DrainData.parse(job.data);
+    const { convs } = DrainData.parse(job.data);
+    // Citizens of one job are drained side by side; a failure retries the job, and the
+    // inboxes already emptied simply have nothing left.
+    const counts = await Promise.all(convs.map((conv) => drainOne(conv)));
+    return counts.reduce((a, b) => a + b, 0);
+  };
+  const drainOne = async (conv: string): Promise<number> => {
     const inbox = `${prefix}:inbox:${conv}`;
     const processing = `${inbox}:processing`;
     let handled = 0;
