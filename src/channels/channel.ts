@@ -31,6 +31,8 @@ export const InboundEvent = z.object({
   text: z.string().optional(),
   /** Our button payload ("mc:…"), on postbacks. */
   payload: z.string().optional(),
+  /** The citizen sent a photo, sticker, location or file (its type), with no text to read. */
+  attachment: z.string().optional(),
   /** Referral parameter (m.me ?ref=, QR code), on referrals. */
   ref: z.string().optional(),
   /** Milliseconds since the epoch, as the platform stamped the event. */

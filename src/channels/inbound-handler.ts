@@ -57,10 +57,10 @@ export function createInboundHandler(deps: InboundHandlerDeps): (routed: RoutedE
       ...(event.text !== undefined ? { text: event.text } : {}),
       ...(payload !== undefined ? { payload } : {}),
       ...(event.ref !== undefined ? { ref: event.ref } : {}),
+      ...(event.attachment !== undefined ? { attachment: event.attachment } : {}),
       timestamp: event.timestamp,
     };
-    // An attachment alone (photo, sticker, location) reaches the engine as an empty text,
-    // which it answers with a polite "please type your question".
+    // An attachment alone (photo, sticker, location) gets a polite "please type your question".
     const replies = await deps.engine.handle(inbound);
     if (replies.length === 0) return;
     await deps.queueReplies({ platform: event.platform, accountId, userId: event.userId, replies, turnId: event.dedupeKey });

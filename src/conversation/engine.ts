@@ -233,6 +233,9 @@ export function createEngine(deps: EngineDeps): Engine {
 
   async function onText(turn: Turn, raw: string): Promise<Reply[]> {
     if (looksLikePayload(raw)) return onPayload(turn, parsePayload(raw));
+    if (turn.event.attachment !== undefined && raw.trim() === '') {
+      return [reply(texts.messages.input.attachment, menuExtras(turn.ctx, hasCode(turn)))];
+    }
     const input = classifyInput(raw, maxInput);
     switch (input.kind) {
       case 'empty':

@@ -126,6 +126,7 @@ export const MessagesFile = z
         empty: Text,
         tooLong: Text,
         noLetters: Text,
+        attachment: Text,
         unsupportedScript: Text,
         choiceOutOfRange: Text,
         procedureGone: Text,

@@ -147,6 +147,19 @@ describe('Messenger', () => {
     expect(first).toBeLessThan(second);
   });
 
+  it('answers a photo politely, asking for a typed question', async () => {
+    const psid = '7100000000000006';
+    graph.lastInteraction.set(psid, Date.now());
+    const t = Date.now();
+    const raw = JSON.stringify({
+      object: 'page',
+      entry: [{ id: FB_PAGE_ID, time: t, messaging: [{ sender: { id: psid }, recipient: { id: FB_PAGE_ID }, timestamp: t, message: { mid: 'm_photo_1', attachments: [{ type: 'image', payload: { url: 'https://scontent.example/photo.jpg' } }] } }] }],
+    });
+    expect((await postMessenger(raw)).status).toBe(200);
+    const sent = await waitFor(() => graph.sent().filter((s) => s.recipientId === psid).length > 0 && graph.sent().filter((s) => s.recipientId === psid));
+    expect(sent.map((s) => textOf(s.body)).join(' ')).toMatch(/chưa xem được ảnh/);
+  });
+
   it('stays quiet after an officer replies from the Page inbox', async () => {
     const psid = '7100000000000005';
     graph.lastInteraction.set(psid, Date.now());
