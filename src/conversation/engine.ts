@@ -256,6 +256,12 @@ export function createEngine(deps: EngineDeps): Engine {
       if (!code) return [reply(fill(texts.messages.input.choiceOutOfRange, { n }))];
       return onPayload(turn, { action: 'pick', code });
     }
+    if (n !== null && turn.state?.buttons) {
+      // "2" typed under a reply whose buttons the platform showed as a numbered list.
+      const payload = turn.state.buttons[n - 1];
+      if (!payload) return [reply(fill(texts.messages.input.choiceOutOfRange, { n }))];
+      return onPayload(turn, parsePayload(payload));
+    }
 
     switch (matcher.match(text)) {
       case 'greeting':
@@ -298,10 +304,23 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
+  /** Remembers the last reply's button payloads in the state (see ConversationState.buttons). */
+  async function rememberButtons(event: InboundEvent, replies: readonly Reply[]): Promise<void> {
+    const last = [...replies].reverse().find((r) => r.buttons.length + r.quickReplies.length > 0);
+    if (!last) return;
+    const buttons = [...new Set([...last.buttons, ...last.quickReplies].map((b) => b.payload))].slice(0, 20);
+    const key: ConversationKey = { unitId: event.unitId, channel: event.channel, userId: event.userId };
+    const state = (await deps.state.get(key)) ?? { mode: 'idle' as const };
+    if (state.mode === 'handoff') return;
+    await deps.state.set(key, { ...state, buttons }, stateTtl);
+  }
+
   return {
     async handle(event: InboundEvent): Promise<Reply[]> {
       try {
-        return await handleUnsafe(event);
+        const replies = await handleUnsafe(event);
+        await rememberButtons(event, replies);
+        return replies;
       } catch (error) {
         deps.onError?.(error, event);
         return [reply(texts.messages.input.error)];

@@ -22,21 +22,27 @@ export interface ConversationKey {
 /** Mirrors `Aspect` of src/search/types.ts, so stored states can be parsed. */
 export const StoredAspect = z.enum(['documents', 'fee', 'time', 'where', 'online', 'steps', 'legal', 'form', 'result']);
 
+/**
+ * The payloads of the last reply's buttons, in order, so that a typed "2" works where a
+ * platform shows buttons as a numbered list (Zalo beyond 5 buttons).
+ */
+const Buttons = z.array(z.string().min(1).max(200)).max(20).optional();
+
 export const ConversationState = z.discriminatedUnion('mode', [
-  z.object({ mode: z.literal('idle'), question: z.string().optional() }),
-  z.object({ mode: z.literal('answered'), code: z.string().min(1), question: z.string().optional() }),
+  z.object({ mode: z.literal('idle'), question: z.string().optional(), buttons: Buttons }),
+  z.object({ mode: z.literal('answered'), code: z.string().min(1), question: z.string().optional(), buttons: Buttons }),
   z.object({
     mode: z.literal('choosing'),
     codes: z.array(z.string().min(1)).min(1).max(3),
     /** What the question asked about ("lệ phí"), applied to the candidate the citizen picks. */
     aspects: z.array(StoredAspect).optional(),
-    question: z.string().optional(),
+    question: z.string().optional(), buttons: Buttons,
   }),
   z.object({
     mode: z.literal('handoff'),
     /** Epoch milliseconds when the bot may speak again even if nobody closed the hand-off. */
     until: z.number().int().nonnegative(),
-    question: z.string().optional(),
+    question: z.string().optional(), buttons: Buttons,
   }),
 ]);
 export type ConversationState = z.infer<typeof ConversationState>;

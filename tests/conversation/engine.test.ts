@@ -72,6 +72,19 @@ describe('conversation engine', () => {
     r = rig();
   });
 
+  it('maps a typed number to the last reply\'s buttons (Zalo shows more than 5 as a numbered list)', async () => {
+    const answer = await r.engine.handle(text('dang ky khai sinh', 'user-num'));
+    const order = payloads(answer);
+    expect(order.length).toBeGreaterThan(5);
+    const second = parsePayload(order[1] ?? '');
+    const viaNumber = await r.engine.handle(text('2', 'user-num'));
+    const viaTap = await r.engine.handle(tap(order[1] ?? '', 'user-num-2'));
+    expect(second).not.toBeNull();
+    expect(all(viaNumber)).toBe(all(viaTap));
+    const outOfRange = await r.engine.handle(text('9', 'user-num'));
+    expect(all(outOfRange)).toMatch(/Không có lựa chọn số 9/u);
+  });
+
   it('greets, says it is an automatic assistant, and offers the menu', async () => {
     for (const hello of ['xin chào', 'xin chao', 'menu', 'bắt đầu', 'hi']) {
       const replies = await r.engine.handle(text(hello));
