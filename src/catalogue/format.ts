@@ -3,7 +3,8 @@
 // source does not state is never rendered.
 import type { ChannelKind, Fee, Procedure, SubmissionChannel, TimeLimit } from './schema.js';
 
-const UNIT_WORDS = {
+/** How each time unit is written in Vietnamese (shared with the importer). */
+export const TIME_UNIT_WORDS = {
   working_day: 'ngày làm việc',
   day: 'ngày',
   working_hour: 'giờ làm việc',
@@ -25,9 +26,9 @@ export function formatTime(t: TimeLimit): string | null {
   if (t.value === null) {
     // A curated limit may be text only; it is shown only when it names its unit.
     const text = t.text?.normalize('NFC').trim();
-    return text && text.includes(UNIT_WORDS[t.unit]) ? text : null;
+    return text && text.includes(TIME_UNIT_WORDS[t.unit]) ? text : null;
   }
-  return `${formatNumber(t.value)} ${UNIT_WORDS[t.unit]}`.normalize('NFC');
+  return `${formatNumber(t.value)} ${TIME_UNIT_WORDS[t.unit]}`.normalize('NFC');
 }
 
 /** "Miễn phí", "Theo mức do HĐND tỉnh quy định", "8.000 đồng", the source's text, or null. */

@@ -14,7 +14,7 @@ import { CatalogueError, formatIssuePath } from './catalogue-error.js';
 import { detectContentMismatch, normaliseName } from './detect-content-mismatch.js';
 import { mapPortalRecord } from './map-portal-record.js';
 import { emptyNotes } from './parse-channels.js';
-import { LIST_ONLY_FIELD, LIST_ONLY_FILE, NationalFile, serializeNationalFile } from './national-file.js';
+import { LIST_ONLY_FIELD, LIST_ONLY_FILE, listOnlyProcedure, NationalFile, serializeNationalFile } from './national-file.js';
 import { PortalRecord } from './portal-record.js';
 import { Procedure } from './schema.js';
 import { compareCodes, slugify } from './slugify.js';
@@ -193,28 +193,7 @@ export async function importPortal(opts: { input: string; outDir?: string; coreC
  * read from the page (field, levels, agencies, steps, link…) belongs to another procedure.
  */
 export function listOnlyFromMismatch(p: Procedure): Procedure {
-  return {
-    code: p.code,
-    name: p.name,
-    decision: null,
-    levels: [],
-    type: null,
-    field: LIST_ONLY_FIELD,
-    agencies: { competent: null, executing: null, authorized: null, coordinating: null, receivingAddress: null },
-    targets: [],
-    steps: [],
-    channels: [],
-    documents: [],
-    legalBasis: [],
-    conditions: null,
-    result: null,
-    related: null,
-    sourceUrl: null,
-    ministry: p.ministry,
-    communeCore: false,
-    origin: 'portal',
-    detail: 'list',
-  };
+  return listOnlyProcedure({ code: p.code, name: p.name, ministry: p.ministry, communeCore: false });
 }
 
 /** Field → file name; distinct fields whose slugs collide get -2, -3… in name order. */

@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { CatalogueError, formatIssuePath } from './catalogue-error.js';
 import { readNationalFile } from './import-portal.js';
-import { LIST_ONLY_FIELD, LIST_ONLY_FILE, serializeNationalFile } from './national-file.js';
+import { LIST_ONLY_FIELD, LIST_ONLY_FILE, listOnlyProcedure, serializeNationalFile } from './national-file.js';
 import { Procedure } from './schema.js';
 import { compareCodes, slugify } from './slugify.js';
 import { nameSimilarity } from './name-similarity.js';
@@ -174,34 +174,14 @@ export async function importXlsx(opts: { input: string; catalogueDir: string; ou
           ministry: cells.issuer === '' ? priorList.ministry : slugify(cells.issuer),
           communeCore: priorList.communeCore || namesCommuneAgency(executing),
         }
-      : {
+      : listOnlyProcedure({
           code: cells.code,
           name: cells.name,
-          decision: null,
-          levels: [],
-          type: null,
           field: cells.field,
-          agencies: {
-            competent: null,
-            executing,
-            authorized: null,
-            coordinating: null,
-            receivingAddress: null,
-          },
-          targets: [],
-          steps: [],
-          channels: [],
-          documents: [],
-          legalBasis: [],
-          conditions: null,
-          result: null,
-          related: null,
-          sourceUrl: null,
+          executing,
           ministry: cells.issuer === '' ? null : slugify(cells.issuer),
           communeCore: namesCommuneAgency(executing),
-          origin: 'portal',
-          detail: 'list',
-        };
+        });
     const parsed = Procedure.safeParse(candidate);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

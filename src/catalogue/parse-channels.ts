@@ -5,6 +5,7 @@
 // A time that lost its unit is never passed on bare: its unit is recovered from the steps or
 // the row's own description when the same number appears there with a unit, else it is unknown.
 import type { ChannelKind, Fee, SubmissionChannel, TimeLimit, TimeUnit } from './schema.js';
+import { TIME_UNIT_WORDS } from './format.js';
 import { clean } from './text.js';
 
 const HEADER = 'Hình thức nộpThời gianPhí, lệ phíMô tả';
@@ -42,15 +43,7 @@ const TABLE_UNITS: ReadonlyArray<readonly [string, TimeUnit]> = [
   ['Phút', 'minute'],
 ];
 
-const UNIT_TEXT: Record<Exclude<TimeUnit, 'unknown'>, string> = {
-  working_day: 'ngày làm việc',
-  day: 'ngày',
-  working_hour: 'giờ làm việc',
-  hour: 'giờ',
-  minute: 'phút',
-  month: 'tháng',
-  year: 'năm',
-};
+
 
 const CURRENCY = '(?:Việt Nam Đồng|VNĐ|Đồng|USD)';
 const AMOUNT_CELL = new RegExp(`^(\\d{1,3}(?:,\\d{3})+|\\d+)(?:\\.\\d+)? ?(${CURRENCY})`);
@@ -177,7 +170,7 @@ export function buildTime(raw: string, value: number | null, tableUnit: TimeUnit
 }
 
 export function timeText(value: number, unit: Exclude<TimeUnit, 'unknown'>): string {
-  return `${String(value).replace('.', ',')} ${UNIT_TEXT[unit]}`;
+  return `${String(value).replace('.', ',')} ${TIME_UNIT_WORDS[unit]}`;
 }
 
 const TEXT_UNITS: ReadonlyArray<readonly [RegExp, Exclude<TimeUnit, 'unknown'>]> = [
