@@ -88,6 +88,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       units: directory,
       maxInputChars: config.MAX_QUESTION_LENGTH,
       stateTtlSeconds: config.CONVERSATION_TTL_SECONDS,
+      handoffTimeoutSeconds: config.HANDOFF_TIMEOUT_SECONDS,
       onError: (err) =>
         logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : 'unknown' }, 'engine error'),
     });
