@@ -14,6 +14,7 @@ import { UnitRepository } from './store/unit-repository.js';
 import { AccountPlatform, AccountRepository } from './store/account-repository.js';
 import { SecretBox } from './store/secret-box.js';
 import { Unit } from './units/unit.js';
+import { ChannelName } from './channels/channel.js';
 
 const USAGE = `motcua — trợ lý một cửa cho xã/phường
 
@@ -35,6 +36,8 @@ Usage:
                                        connect a Facebook Page / Zalo OA to a unit; a token given as "-"
                                        is read from standard input (keeps it out of shell history)
   motcua account list --unit ID
+  motcua handoff list --unit ID        open requests to talk to an officer
+  motcua handoff close <id>            close one: the bot answers that citizen again
   motcua account connect-zalo --unit ID [--hours 24]
                                        print a signed link an OA admin opens to connect a Zalo OA (OAuth v4, PKCE)
 `;
@@ -57,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       return runUnit(rest);
     case 'account':
       return runAccount(rest);
+    case 'handoff':
+      return runHandoff(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -227,6 +232,39 @@ async function runUnit(args: string[]): Promise<number> {
     process.stdout.write(`Đã lưu đơn vị ${unit.id} (${unit.name}).\n`);
     return 0;
   });
+}
+
+async function runHandoff(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { unit: { type: 'string' } } });
+  const config = loadConfig();
+  const logger = createLogger('warn');
+  const { buildServices } = await import('./services.js');
+  const services = await buildServices(config, logger);
+  try {
+    if (action === 'list' && values.unit) {
+      for (const h of await services.handoffs.open(values.unit)) {
+        process.stdout.write(`${h.id}\t${h.channel}\t${h.createdAt.toISOString()}\t${h.text}\n`);
+      }
+      return 0;
+    }
+    const id = Number(positionals[0]);
+    if (action === 'close' && Number.isInteger(id) && id > 0) {
+      const closed = await services.handoffs.close(id, 'cli');
+      if (!closed) {
+        process.stderr.write(`Không có yêu cầu gặp cán bộ số ${id} đang mở.\n`);
+        return 1;
+      }
+      const channel = ChannelName.safeParse(closed.channel);
+      if (channel.success) await services.state.clear({ unitId: closed.unitId, channel: channel.data, userId: closed.userRef });
+      process.stdout.write(`Đã đóng yêu cầu ${id}; trợ lý trả lời lại người dân này.\n`);
+      return 0;
+    }
+    process.stderr.write(USAGE);
+    return 2;
+  } finally {
+    await services.close();
+  }
 }
 
 async function readStdinOnce(): Promise<string> {

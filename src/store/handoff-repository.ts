@@ -40,6 +40,18 @@ export class HandoffRepository implements HandoffQueue {
     );
   }
 
+  /** Closes an open request; returns it (so the caller can give the citizen back to the bot). */
+  async close(id: number, by: string): Promise<Handoff | undefined> {
+    const rows = await this.db.query<Row>(
+      `UPDATE handoffs SET status = 'closed', handled_by = $2, updated_at = now() WHERE id = $1 AND status <> 'closed' RETURNING *`,
+      [id, by],
+    );
+    const r = rows[0];
+    return r
+      ? { id: Number(r.id), unitId: r.unit_id, channel: r.channel, userRef: r.user_ref, text: r.text, status: r.status, createdAt: r.created_at }
+      : undefined;
+  }
+
   async open(unitId: string, limit = 100): Promise<Handoff[]> {
     const rows = await this.db.query<Row>(
       `SELECT * FROM handoffs WHERE unit_id = $1 AND status = 'open' ORDER BY created_at LIMIT $2`,

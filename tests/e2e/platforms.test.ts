@@ -147,6 +147,15 @@ describe('Messenger', () => {
     expect(first).toBeLessThan(second);
   });
 
+  it('never sends outside the 24-hour window: a message delivered late gets no reply', async () => {
+    const psid = '7100000000000007';
+    const old = Date.now() - 25 * 3600_000;
+    graph.lastInteraction.set(psid, old);
+    expect((await postMessenger(messengerBody(psid, 'm_late_1', 'đăng ký khai sinh', old))).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(graph.requests().filter((q) => JSON.stringify(q.body).includes(psid))).toHaveLength(0);
+  });
+
   it('answers a photo politely, asking for a typed question', async () => {
     const psid = '7100000000000006';
     graph.lastInteraction.set(psid, Date.now());

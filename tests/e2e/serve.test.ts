@@ -80,6 +80,21 @@ describe('motcua serve', () => {
     expect(open.some((h) => h.userRef === session(3))).toBe(true);
   });
 
+  it('stays quiet while an officer has the conversation, and answers again once it is closed', async () => {
+    const me = session(7);
+    await chat({ sessionId: me, text: 'gặp cán bộ' });
+    const quiet = await chat({ sessionId: me, text: 'đăng ký khai sinh' });
+    expect(quiet.replies).toEqual([]);
+    const services = srv.running.services;
+    const open = (await services.handoffs.open(services.defaultUnitId)).find((h) => h.userRef === me);
+    expect(open).toBeDefined();
+    const closed = await services.handoffs.close(open?.id ?? 0, 'test');
+    expect(closed?.status).toBe('closed');
+    await services.state.clear({ unitId: services.defaultUnitId, channel: 'web', userId: me });
+    const back = await chat({ sessionId: me, text: 'đăng ký khai sinh' });
+    expect(back.replies.map((r) => r.text).join('\n')).toMatch(/khai sinh/i);
+  });
+
   it('answers bad input politely and refuses malformed requests with 400', async () => {
     for (const text of ['', '   ', '😀😀😀', "'; DROP TABLE queries; --", '<script>alert(1)</script>', 'Привет 你好 xin chào', 'a'.repeat(3000)]) {
       const { status, replies } = await chat({ sessionId: session(4), text });
