@@ -13,8 +13,11 @@ import { migrate } from './store/migrate.js';
 import { UnitRepository } from './store/unit-repository.js';
 import { AccountPlatform, AccountRepository } from './store/account-repository.js';
 import { SecretBox } from './store/secret-box.js';
-import { Unit } from './units/unit.js';
+import { Unit, loadUnitsFile } from './units/unit.js';
 import { ChannelName } from './channels/channel.js';
+import { StaffRepository } from './store/staff-repository.js';
+import { AuditRepository } from './store/audit-repository.js';
+import { Role } from './admin/auth/roles.js';
 
 const USAGE = `motcua — trợ lý một cửa cho xã/phường
 
@@ -36,6 +39,10 @@ Usage:
                                        connect a Facebook Page / Zalo OA to a unit; a token given as "-"
                                        is read from standard input (keeps it out of shell history)
   motcua account list --unit ID
+  motcua user add <username> --role admin|officer|reporter [--unit ID]
+                                       create a staff account; prints its one-time password
+  motcua token add <username> --name NAME
+                                       create an API token (Authorization: Bearer); printed once
   motcua handoff list --unit ID        open requests to talk to an officer
   motcua handoff close <id>            close one: the bot answers that citizen again
   motcua account connect-zalo --unit ID [--hours 24]
@@ -62,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
       return runAccount(rest);
     case 'handoff':
       return runHandoff(rest);
+    case 'user':
+      return runUser(rest);
+    case 'token':
+      return runToken(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -172,13 +183,15 @@ async function runChat(args: string[]): Promise<number> {
   return 0;
 }
 
-async function withStore<T>(fn: (store: { units: UnitRepository; accounts: AccountRepository }) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: { units: UnitRepository; accounts: AccountRepository; staff: StaffRepository; audit: AuditRepository }) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const db = await openDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, 'pglite') });
   try {
     await migrate(db);
     const box = new SecretBox(config.SECRET_KEY ?? 'motcua-development-secret-not-for-production');
-    return await fn({ units: new UnitRepository(db), accounts: new AccountRepository(db, box) });
+    // The units of UNITS_FILE exist for every command, as they do for the server.
+    await new UnitRepository(db).upsert(loadUnitsFile(config.UNITS_FILE));
+    return await fn({ units: new UnitRepository(db), accounts: new AccountRepository(db, box), staff: new StaffRepository(db), audit: new AuditRepository(db) });
   } finally {
     await db.close();
   }
@@ -230,6 +243,58 @@ async function runUnit(args: string[]): Promise<number> {
   return withStore(async ({ units }) => {
     await units.upsert([unit]);
     process.stdout.write(`Đã lưu đơn vị ${unit.id} (${unit.name}).\n`);
+    return 0;
+  });
+}
+
+async function runUser(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { role: { type: 'string' }, unit: { type: 'string' } } });
+  const role = Role.safeParse(values.role);
+  const username = positionals[0]?.toLowerCase();
+  if (action !== 'add' || !username || !role.success) {
+    process.stderr.write(`Need a username and --role admin|officer|reporter.\n\n${USAGE}`);
+    return 2;
+  }
+  const unitId = values.unit ?? null;
+  return withStore(async ({ units, staff, audit }) => {
+    if (unitId && !(await units.get(unitId))) {
+      process.stderr.write(`Không có đơn vị "${unitId}".\n`);
+      return 1;
+    }
+    const created = await staff.create({ username, role: role.data, unitId }).catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      return null;
+    });
+    if (created === null) return 2;
+    if (!created) {
+      process.stderr.write(`Tên đăng nhập "${username}" đã có.\n`);
+      return 1;
+    }
+    await audit.record({ actor: null, action: 'user.created', unitId, target: username, detail: { role: role.data, via: 'cli' } });
+    process.stdout.write(`Đã tạo ${username} (${role.data}${unitId ? `, ${unitId}` : ', toàn tỉnh'}).\nMật khẩu dùng một lần: ${created.oneTimePassword}\n`);
+    return 0;
+  });
+}
+
+async function runToken(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: { type: 'string' } } });
+  const username = positionals[0]?.toLowerCase();
+  if (action !== 'add' || !username || !values.name) {
+    process.stderr.write(`Need a username and --name.\n\n${USAGE}`);
+    return 2;
+  }
+  const name = values.name;
+  return withStore(async ({ staff, audit }) => {
+    const user = await staff.findByUsername(username);
+    if (!user) {
+      process.stderr.write(`Không có tài khoản "${username}".\n`);
+      return 1;
+    }
+    const token = await staff.createApiToken(user.id, name);
+    await audit.record({ actor: user.id, action: 'token.created', unitId: user.unitId, target: name, detail: { via: 'cli' } });
+    process.stdout.write(`${token.token}\n`);
     return 0;
   });
 }

@@ -1,7 +1,10 @@
 // The one registry of coded errors: each code has its HTTP status and, where a person sees it,
 // a Vietnamese message. Responses never carry stack traces or secrets.
 
+import { AUTH_ERRORS } from './admin/auth/messages.js';
+
 export const ERROR_CODES = {
+  ...AUTH_ERRORS,
   CONFIG_INVALID: { status: 500, message: 'Cấu hình máy chủ không hợp lệ.' },
   BAD_REQUEST: { status: 400, message: 'Yêu cầu không hợp lệ.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Nội dung gửi lên quá lớn.' },

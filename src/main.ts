@@ -17,6 +17,8 @@ import { createPlatforms, type Platforms } from './platforms.js';
 import { createZaloConnectRouter } from './channels/connect/zalo-connect-router.js';
 import { devSecret } from './services.js';
 import { cachedAccountLookup } from './channels/account-cache.js';
+import { createAuth, ensureFirstAdmin, LoginLimiter, SessionStore } from './admin/auth/index.js';
+import { createDashboardRouter } from './admin/dashboard-router.js';
 
 export interface Running {
   services: Services;
@@ -86,6 +88,22 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
   try {
     if (role === 'worker' || config.RUN_WORKERS) stops.unshift(await startWorkers(services, platforms, outbound));
     if (role === 'serve') {
+      const first = await ensureFirstAdmin(services.staff, log);
+      if (first) {
+        // Printed once, on the very first start: the only time this password is ever shown.
+        process.stdout.write(
+          `\nTài khoản quản trị đầu tiên / first admin account: ${first.username}\n` +
+            `Mật khẩu dùng một lần / one-time password: ${first.oneTimePassword}\n` +
+            `Đăng nhập tại /admin/login và đổi mật khẩu ngay.\n\n`,
+        );
+      }
+      const auth = createAuth({
+        sessions: new SessionStore(services.redis.client, { prefix: `${config.REDIS_KEY_PREFIX}:sess:` }),
+        limiter: new LoginLimiter(services.redis.client, { prefix: `${config.REDIS_KEY_PREFIX}:login:` }),
+        staff: services.staff,
+        audit: services.audit,
+        secureCookies: (config.PUBLIC_BASE_URL ?? '').startsWith('https://'),
+      });
       const app = createApp({
         logger: log,
         readiness: [
@@ -93,6 +111,8 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
           { name: 'redis', check: async () => void (await services.redis.client.ping()) },
         ],
         routers: [
+          auth.router,
+          createDashboardRouter({ auth, queryLog: services.queryLog, handoffs: services.handoffs, accounts: services.accounts }),
           createWebhookRouter({
             messenger: platforms.messengerWebhook,
             zalo: platforms.zaloWebhook,

@@ -21,6 +21,8 @@ import { loadUnitsFile, type Unit } from './units/unit.js';
 import { AccountRepository } from './store/account-repository.js';
 import { ContactRepository } from './store/contact-repository.js';
 import { SecretBox } from './store/secret-box.js';
+import { StaffRepository } from './store/staff-repository.js';
+import { AuditRepository } from './store/audit-repository.js';
 
 export interface Services {
   config: Config;
@@ -38,6 +40,8 @@ export interface Services {
   accounts: AccountRepository;
   contacts: ContactRepository;
   state: RedisConversationStateStore;
+  staff: StaffRepository;
+  audit: AuditRepository;
   close(): Promise<void>;
 }
 
@@ -110,6 +114,8 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       accounts,
       contacts,
       state,
+      staff: new StaffRepository(db),
+      audit: new AuditRepository(db),
       close: async () => {
         await redis.close();
         await db.close();

@@ -107,3 +107,28 @@ describe('motcua unit / account', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 90_000);
 });
+
+describe('motcua user / token', () => {
+  it('creates a staff account with a one-time password and an API token for it', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'motcua-cli-user-'));
+    const runEnv = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: path.resolve(import.meta.dirname, '..'), env: { ...process.env, DATA_DIR: dataDir } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+        child.stdin.end();
+      });
+    const add = await runEnv(['user', 'add', 'canbo1', '--role', 'officer', '--unit', 'xa-mau']);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/Mật khẩu dùng một lần: \S{16,}/);
+    expect((await runEnv(['user', 'add', 'canbo1', '--role', 'officer'])).code).toBe(1);
+    expect((await runEnv(['user', 'add', 'x', '--role', 'chief'])).code).toBe(2);
+    const token = await runEnv(['token', 'add', 'canbo1', '--name', 'báo cáo tự động']);
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout.trim()).toMatch(/^mct_\S{20,}$/);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 120_000);
+});

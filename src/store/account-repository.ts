@@ -88,6 +88,12 @@ export class AccountRepository {
     return rows[0] ? this.fromRow(rows[0]) : undefined;
   }
 
+  /** Every account, or a unit's; secrets are opened, so callers show only status and expiry. */
+  async list(unitId: string | null): Promise<ChannelAccount[]> {
+    const rows = await this.db.query<Row>('SELECT * FROM channel_accounts WHERE ($1::text IS NULL OR unit_id = $1) ORDER BY unit_id, platform, id', [unitId]);
+    return rows.map((r) => this.fromRow(r));
+  }
+
   async listByUnit(unitId: string): Promise<ChannelAccount[]> {
     const rows = await this.db.query<Row>('SELECT * FROM channel_accounts WHERE unit_id = $1 ORDER BY id', [unitId]);
     return rows.map((r) => this.fromRow(r));

@@ -52,6 +52,14 @@ export class HandoffRepository implements HandoffQueue {
       : undefined;
   }
 
+  async countOpen(unitId: string | null): Promise<number> {
+    const rows = await this.db.query<{ n: string | number }>(
+      `SELECT count(*) AS n FROM handoffs WHERE status = 'open' AND ($1::text IS NULL OR unit_id = $1)`,
+      [unitId],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async open(unitId: string, limit = 100): Promise<Handoff[]> {
     const rows = await this.db.query<Row>(
       `SELECT * FROM handoffs WHERE unit_id = $1 AND status = 'open' ORDER BY created_at LIMIT $2`,

@@ -58,6 +58,17 @@ export class QueryLogRepository implements QueryLog {
     }));
   }
 
+  /** Questions per outcome since `since`, for one unit or (null) the whole deployment. */
+  async countByOutcome(unitId: string | null, since: Date): Promise<Record<QueryOutcome, number>> {
+    const rows = await this.db.query<{ outcome: QueryOutcome; n: string | number }>(
+      `SELECT outcome, count(*) AS n FROM queries WHERE ($1::text IS NULL OR unit_id = $1) AND created_at >= $2 GROUP BY outcome`,
+      [unitId, since],
+    );
+    const out: Record<QueryOutcome, number> = { answered: 0, choices: 0, none: 0, handoff: 0 };
+    for (const r of rows) out[r.outcome] = Number(r.n);
+    return out;
+  }
+
   /** Retention: forget questions older than `days`. Returns how many rows went. */
   async purgeOlderThan(days: number): Promise<number> {
     const rows = await this.db.query<{ id: string }>(

@@ -1,0 +1,24 @@
+// The frame of every admin page: Vietnamese, self-contained (inline style, no CDN, no script),
+// with the signed-in user and a sign-out form carrying the CSRF token.
+import { html, raw, type AuthContext, type Html } from './auth/index.js';
+
+const STYLE = raw(`body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1b1f23}
+header{background:#a4161a;color:#fff;display:flex;gap:1rem;align-items:center;padding:.6rem 1rem;flex-wrap:wrap}
+header a,header button{color:#fff;background:none;border:0;font:inherit;cursor:pointer;text-decoration:underline}
+header .brand{font-weight:700;text-decoration:none}main{max-width:64rem;margin:1rem auto;padding:0 1rem}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{background:#fff;border-radius:8px;padding:1rem;min-width:14rem;box-shadow:0 1px 3px #0002}
+.card h2{font-size:1rem;margin:0}.big{font-size:2rem;margin:.4rem 0}table{border-collapse:collapse;background:#fff;width:100%}
+th,td{border-bottom:1px solid #ddd;padding:.5rem;text-align:left}.ok{color:#1e7b34}.warn{color:#a4161a;font-weight:600}`);
+
+const ROLE_VI = { admin: 'Quản trị', officer: 'Cán bộ', reporter: 'Báo cáo' } as const;
+
+export function layout(title: string, auth: AuthContext, body: Html): string {
+  return html`<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} — motcua</title><style>${STYLE}</style></head>
+<body><header><a class="brand" href="/admin">motcua · Quản trị</a>
+<span>${auth.user.username} (${ROLE_VI[auth.user.role]}${auth.user.unitId ? html` · ${auth.user.unitId}` : ''})</span>
+<a href="/admin/password">Đổi mật khẩu</a>
+<form method="post" action="/admin/logout" style="margin:0"><input type="hidden" name="_csrf" value="${auth.csrfToken}"><button type="submit">Đăng xuất</button></form>
+</header><main>${body}</main></body></html>`.value;
+}
