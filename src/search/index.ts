@@ -69,13 +69,18 @@ const MAX_DOCUMENT_TOKENS = 200;
 interface DocInfo {
   code: string;
   name: string;
-  /** Title = name + aliases: folded / accented unigrams and folded bigrams. */
-  titleFold: Set<string>;
-  titleAcc: Set<string>;
-  titleBigrams: Set<string>;
-  fieldFold: Set<string>;
-  /** Each title (name, aliases) as folded token lists, for "how much of the name is explained". */
-  titles: string[][];
+  /**
+   * Title = name + aliases: folded / accented unigrams and folded bigrams, as distinct ids
+   * (foldIds / accIds / bigramIds). The rerank stamps them into scratch arrays and then tests a
+   * question's words with one typed-array read each: string-set lookups per (candidate × word)
+   * were most of a long question's time.
+   */
+  titleFold: Int32Array;
+  titleAcc: Int32Array;
+  titleBigrams: Int32Array;
+  fieldFold: Int32Array;
+  /** Each title (name, aliases) as folded word ids, for "how much of the name is explained". */
+  titles: Int32Array[];
   /** Rarity weight of each title word, and each title's total (filled once titleDf is known). */
   titleWeights: Float64Array[];
   titleDens: Float64Array;
@@ -89,6 +94,51 @@ interface TriggerEntry {
   variant: number;
   phrase: CompiledPhrase;
   weak: boolean;
+}
+
+/**
+ * Open-addressing hash table from a pair of dense word ids to an id, in three typed arrays: a
+ * question's syllable pairs are looked up without building a string per pair.
+ */
+interface PairTable {
+  mask: number;
+  first: Int32Array;
+  second: Int32Array;
+  value: Int32Array;
+}
+
+function pairHash(x: number, y: number): number {
+  return Math.imul(x, 0x9e3779b1) ^ Math.imul(y + 0x7f4a7c15, 0x85ebca6b);
+}
+
+/** entries: flat [x, y, value] triples, x and y ≥ 0, each (x, y) at most once. */
+function buildPairTable(entries: readonly number[]): PairTable {
+  const n = entries.length / 3;
+  let cap = 8;
+  while (cap < 2 * n) cap *= 2;
+  const table: PairTable = { mask: cap - 1, first: new Int32Array(cap).fill(-1), second: new Int32Array(cap), value: new Int32Array(cap) };
+  for (let e = 0; e + 2 < entries.length; e += 3) {
+    const x = entries[e] ?? 0;
+    const y = entries[e + 1] ?? 0;
+    let h = pairHash(x, y) & table.mask;
+    while (table.first[h] !== -1) h = (h + 1) & table.mask;
+    table.first[h] = x;
+    table.second[h] = y;
+    table.value[h] = entries[e + 2] ?? 0;
+  }
+  return table;
+}
+
+/** The value stored for (x, y), or -1 (also when either id is -1: an unknown word). */
+function pairLookup(table: PairTable, x: number, y: number): number {
+  if (x < 0 || y < 0) return -1;
+  let h = pairHash(x, y) & table.mask;
+  for (;;) {
+    const k = table.first[h];
+    if (k === -1 || k === undefined) return -1;
+    if (k === x && table.second[h] === y) return table.value[h] ?? -1;
+    h = (h + 1) & table.mask;
+  }
 }
 
 function docTokens(text: string, dict: Dictionary): Token[] {
@@ -119,6 +169,20 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
   const vocabulary = new Map<string, number>(); // folded unigram in titles/fields → df
   const allTitleBigrams = new Set<string>();
   const allTitleAccBigrams = new Set<string>();
+  // Interned ids of title / field words and title pairs (see DocInfo).
+  const foldIds = new Map<string, number>();
+  const accIds = new Map<string, number>();
+  const bigramIds = new Map<string, number>();
+  const intern = (ids: Map<string, number>, key: string): number => {
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(key, id);
+    }
+    return id;
+  };
+  const internAll = (ids: Map<string, number>, keys: Iterable<string>): Int32Array => Int32Array.from(keys, (k) => intern(ids, k));
+  const titleAccWords = new Set<string>();
 
   for (const p of procedures) {
     const nameToks = docTokens(p.name, dict);
@@ -163,14 +227,15 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
       if (named(v.marks) && !named(v.unless)) variants.push(vi);
     });
     const isCommune = p.communeCore ? 1 : p.levels.includes('Cấp xã') ? 0.5 : 0;
+    for (const a of titleAcc) titleAccWords.add(a);
     docs.push({
       code: p.code,
       name: p.name,
-      titleFold,
-      titleAcc,
-      titleBigrams,
-      fieldFold,
-      titles: titles.map((toks) => toks.map((t) => t.fold)),
+      titleFold: internAll(foldIds, titleFold),
+      titleAcc: internAll(accIds, titleAcc),
+      titleBigrams: internAll(bigramIds, titleBigrams),
+      fieldFold: internAll(foldIds, fieldFold),
+      titles: titles.map((toks) => Int32Array.from(toks, (t) => intern(foldIds, t.fold))),
       titleWeights: [],
       titleDens: new Float64Array(0),
       variants,
@@ -248,6 +313,42 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
   postDocs.clear();
   postTf.clear();
 
+  // Term ids reachable from dense word ids, so a question's terms are found without building a
+  // 'F:' + fold + ' ' + fold string per syllable pair: words (folded, and accented) get dense ids,
+  // unigram terms are arrays over them, pair terms hash tables over id pairs.
+  const wordIds = new Map<string, number>(); // folded word of any field
+  const accWordIds = new Map<string, number>(); // accented word of an 'a:' / 'A:' term
+  const wordTermList: number[] = [];
+  const accWordTermList: number[] = [];
+  const foldPairEntries: number[] = [];
+  const accPairEntries: number[] = [];
+  for (const [term, id] of termIds) {
+    const kind = term.slice(0, 2);
+    const body = term.slice(2);
+    if (kind === 'f:') wordTermList[intern(wordIds, body)] = id;
+    else if (kind === 'a:') accWordTermList[intern(accWordIds, body)] = id;
+    else {
+      // Words are runs of letters and digits: the one space separates the pair.
+      const sp = body.indexOf(' ');
+      const ids = kind === 'F:' ? wordIds : accWordIds;
+      const entries = kind === 'F:' ? foldPairEntries : accPairEntries;
+      entries.push(intern(ids, body.slice(0, sp)), intern(ids, body.slice(sp + 1)), id);
+    }
+  }
+  const wordTerm = new Int32Array(wordIds.size).fill(-1);
+  wordTermList.forEach((id, w) => (wordTerm[w] = id));
+  const accWordTerm = new Int32Array(accWordIds.size).fill(-1);
+  accWordTermList.forEach((id, w) => (accWordTerm[w] = id));
+  const foldPairTerms = buildPairTable(foldPairEntries);
+  const accPairTerms = buildPairTable(accPairEntries);
+  // Title pairs by word ids (every title word is a name / alias word, so it has an id).
+  const titlePairEntries: number[] = [];
+  for (const [bigram, id] of bigramIds) {
+    const sp = bigram.indexOf(' ');
+    titlePairEntries.push(intern(wordIds, bigram.slice(0, sp)), intern(wordIds, bigram.slice(sp + 1)), id);
+  }
+  const titlePairs = buildPairTable(titlePairEntries);
+
   // Weight of a word in coverage: its rarity in titles. Unknown words weigh the most.
   const maxIdf = Math.log(1 + N);
   const titleIdf = (fold: string): number => {
@@ -255,19 +356,15 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     return df === 0 ? maxIdf : Math.log(1 + N / df);
   };
   // Title weights are fixed once the catalogue is read: precomputed for the rerank.
+  const foldById: string[] = [];
+  for (const [fold, id] of foldIds) foldById[id] = fold;
   for (const d of docs) {
-    d.titleWeights = d.titles.map((title) => Float64Array.from(title, titleIdf));
+    d.titleWeights = d.titles.map((title) => Float64Array.from(title, (id) => titleIdf(foldById[id] ?? '')));
     d.titleDens = Float64Array.from(d.titleWeights, (ws) => ws.reduce((a, b) => a + b, 0));
   }
 
   // --- filler policy from the catalogue's vocabulary --------------------------------------
-  const titleAccWords = new Set<string>();
   const foldToAcc = new Map<string, Set<string>>();
-  for (const d of docs) {
-    for (const a of d.titleAcc) {
-      titleAccWords.add(a);
-    }
-  }
   for (const a of titleAccWords) {
     const f = tokenize(a)[0]?.fold ?? a;
     const set = foldToAcc.get(f) ?? new Set<string>();
@@ -289,7 +386,9 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     if (collides || titleAccWords.has(w)) weakFold.add(fold);
     else dropFold.add(fold);
   }
-  const fillers: FillerPolicy = { dropAcc, dropFold, weakAcc, weakFold, known: (fold) => vocabulary.has(fold) || termIds.has('f:' + fold) };
+  // wordIds holds exactly the words of the 'f:' terms; asking it (not termIds) lets the term
+  // strings be collected once the index is built: a smaller heap for the collector to mark.
+  const fillers: FillerPolicy = { dropAcc, dropFold, weakAcc, weakFold, known: (fold) => vocabulary.has(fold) || wordIds.has(fold) };
   const corrector = buildVocabularyCorrector(vocabulary, allTitleBigrams, allTitleAccBigrams, table.words, dict.fillerWords);
 
   // Variant triggers and compounds, keyed by their first folded syllable (a query tries only the
@@ -314,6 +413,35 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
   }
 
   const scores = new Float64Array(N);
+  // Rerank scratch, reused across questions (no per-question allocation): a candidate's title /
+  // field words are stamped with docEpoch, the question's words and pairs with queryEpoch, so a
+  // membership test is one typed-array read and nothing needs clearing between uses.
+  const titleFoldStamp = new Int32Array(foldIds.size);
+  const fieldFoldStamp = new Int32Array(foldIds.size);
+  const titleAccStamp = new Int32Array(accIds.size);
+  const queryFoldStamp = new Int32Array(foldIds.size);
+  const queryBigramStamp = new Int32Array(bigramIds.size);
+  let docEpoch = 0;
+  let queryEpoch = 0;
+  // The question's terms: best weight per term id, stamped with queryEpoch, in first-seen order
+  // (the order of the BM25 sums, kept so scores stay bit-identical).
+  const termCount = termIds.size;
+  const queryTermWeight = new Float64Array(termCount);
+  const queryTermStamp = new Int32Array(termCount);
+  const queryTerms: number[] = [];
+  const termOrder: number[] = [];
+  const queryPairKeys = new Set<number>();
+  const queryOddPairs = new Set<string>();
+  const wordCount = wordIds.size;
+  const EPOCH_LIMIT = 0x3fffffff;
+  const rowDoc = new Int32Array(SHORTLIST);
+  const rowScore = new Float64Array(SHORTLIST);
+  const rowRank = new Float64Array(SHORTLIST);
+  const rowQcov = new Float64Array(SHORTLIST);
+  const rowBcov = new Float64Array(SHORTLIST);
+  const rowDcov = new Float64Array(SHORTLIST);
+  const rowPenalty = new Float64Array(SHORTLIST);
+  const rowOrder: number[] = [];
   const touched = new Int32Array(N);
   const isTouched = new Uint8Array(N);
 
@@ -349,64 +477,111 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     if (content.length === 0) return { query: q, outcome: 'none', confidence: 0, results: [], aspects: analysis.aspects };
 
     // --- recall -----------------------------------------------------------------------------
-    const qterms = new Map<string, number>();
-    const addTerm = (term: string, w: number): void => {
-      if (w > (qterms.get(term) ?? 0)) qterms.set(term, w);
+    if (queryEpoch >= EPOCH_LIMIT) {
+      queryFoldStamp.fill(0);
+      queryBigramStamp.fill(0);
+      queryTermStamp.fill(0);
+      queryEpoch = 0;
+    }
+    queryEpoch++;
+    queryTerms.length = 0;
+    queryPairKeys.clear();
+    queryOddPairs.clear();
+    // A term the catalogue does not have (id -1) is skipped: it could never score.
+    const addTerm = (term: number, w: number): void => {
+      if (term < 0) return;
+      if (queryTermStamp[term] !== queryEpoch) {
+        if (w > 0) {
+          queryTermStamp[term] = queryEpoch;
+          queryTermWeight[term] = w;
+          queryTerms.push(term);
+        }
+      } else if (w > (queryTermWeight[term] ?? 0)) queryTermWeight[term] = w;
+    };
+    const wordOf = (t: Token): number => wordIds.get(t.fold) ?? -1;
+    const accWordOf = (t: Token): number => accWordIds.get(t.acc) ?? -1;
+    // A syllable pair of the question, for bcov: distinct pairs are counted (by word ids, or by
+    // text when a word is unknown to the catalogue), those some title has are stamped.
+    const notePair = (a: Token, wa: number, b: Token, wb: number): void => {
+      if (wa < 0 || wb < 0) {
+        queryOddPairs.add(a.fold + ' ' + b.fold);
+        return;
+      }
+      queryPairKeys.add(wa * wordCount + wb);
+      const id = pairLookup(titlePairs, wa, wb);
+      if (id >= 0) queryBigramStamp[id] = queryEpoch;
     };
     const seq: Token[] = [];
     let lastSentence = -1;
     for (const c of concepts) {
-      c.alts.forEach((alt, ai) => {
+      for (let ai = 0; ai < c.alts.length; ai++) {
+        const alt = c.alts[ai];
+        if (!alt) continue;
         const aw = (ai < c.canonical ? 1 : 0.6) * (c.weak ? 0.2 : 1) * c.weight;
-        alt.forEach((t, i) => {
-          addTerm('f:' + t.fold, aw);
-          if (marked && t.marked) addTerm('a:' + t.acc, 0.5 * aw);
-          const n = alt[i + 1];
+        let n = alt[0];
+        let wn = n ? wordOf(n) : -1;
+        let an = n && marked ? accWordOf(n) : -1;
+        for (let i = 0; i < alt.length; i++) {
+          const t = n;
+          const wt = wn;
+          const at = an;
+          if (!t) break;
+          n = alt[i + 1];
+          wn = n ? wordOf(n) : -1;
+          an = n && marked ? accWordOf(n) : -1;
+          addTerm(wt >= 0 ? (wordTerm[wt] ?? -1) : -1, aw);
+          if (marked && t.marked) addTerm(at >= 0 ? (accWordTerm[at] ?? -1) : -1, 0.5 * aw);
           if (n) {
-            addTerm('F:' + t.fold + ' ' + n.fold, 1.5 * aw);
-            if (marked && (t.marked || n.marked)) addTerm('A:' + t.acc + ' ' + n.acc, 0.75 * aw);
+            addTerm(pairLookup(foldPairTerms, wt, wn), 1.5 * aw);
+            if (marked && (t.marked || n.marked)) addTerm(pairLookup(accPairTerms, at, an), 0.75 * aw);
+            if (!c.weak) notePair(t, wt, n, wn);
           }
-        });
-      });
+        }
+      }
       if (!c.weak) {
         // A new sentence: two boundary marks, so no pair is formed across it.
         if (c.sentence !== lastSentence && seq.length > 0) seq.push(BOUNDARY);
         lastSentence = c.sentence;
         const primary = c.alts[0];
-        if (primary) seq.push(...primary);
+        if (primary) for (const t of primary) seq.push(t);
         seq.push(BOUNDARY);
       }
     }
     // Pairs across concept boundaries ("cấp" + "sổ đỏ" → "cấp giấy").
-    const qBigrams: string[] = [];
-    for (const c of content) {
-      for (const alt of c.alts) for (let i = 0; i + 1 < alt.length; i++) qBigrams.push(`${alt[i]?.fold} ${alt[i + 1]?.fold}`);
-    }
     for (let i = 0; i + 1 < seq.length; i++) {
       const a = seq[i];
       let b = seq[i + 1];
       if (b?.fold === '|') b = seq[i + 2];
       if (!a || !b || a.fold === '|' || b.fold === '|') continue;
-      const key = `${a.fold} ${b.fold}`;
-      addTerm('F:' + key, 1.2);
-      if (marked && (a.marked || b.marked)) addTerm('A:' + a.acc + ' ' + b.acc, 0.6);
-      qBigrams.push(key);
+      const wa = wordOf(a);
+      const wb = wordOf(b);
+      addTerm(pairLookup(foldPairTerms, wa, wb), 1.2);
+      if (marked && (a.marked || b.marked)) addTerm(pairLookup(accPairTerms, accWordOf(a), accWordOf(b)), 0.6);
+      notePair(a, wa, b, wb);
     }
-    const uniqueBigrams = [...new Set(qBigrams)];
+    // Distinct pairs: the denominator of bcov.
+    const uniqueBigramCount = queryPairKeys.size + queryOddPairs.size;
 
     let nTouched = 0;
     const restrict = opts.codes;
     // Rare terms first; a term found in a quarter of the catalogue or more ("cấp", "giấy") only
     // adds to procedures a rarer term already found, so it cannot flood the shortlist (nor the
-    // time) with thousands of procedures — unless the question has nothing rarer.
-    const terms: Array<[number, number, number]> = []; // [start, end, query weight]
-    for (const [term, qw] of qterms) {
-      const id = termIds.get(term);
-      if (id !== undefined) terms.push([offsets[id] ?? 0, offsets[id + 1] ?? 0, qw]);
-    }
-    terms.sort((a, b) => a[1] - a[0] - (b[1] - b[0]));
+    // time) with thousands of procedures — unless the question has nothing rarer. Ties keep the
+    // order in which the question named the terms.
+    const order = termOrder;
+    order.length = queryTerms.length;
+    for (let i = 0; i < queryTerms.length; i++) order[i] = i;
+    const postingLength = (i: number): number => {
+      const id = queryTerms[i] ?? 0;
+      return (offsets[id + 1] ?? 0) - (offsets[id] ?? 0);
+    };
+    order.sort((x, y) => postingLength(x) - postingLength(y) || x - y);
     const common = Math.max(50, Math.floor(N / 4));
-    for (const [start, end, qw] of terms) {
+    for (const i of order) {
+      const id = queryTerms[i] ?? 0;
+      const start = offsets[id] ?? 0;
+      const end = offsets[id + 1] ?? 0;
+      const qw = queryTermWeight[id] ?? 0;
       const addNew = end - start < common || nTouched === 0;
       // A very common term adds almost nothing (its idf is near 0) once rarer ones have spoken.
       if (!addNew && end - start > 2 * common) continue;
@@ -445,13 +620,23 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
     // --- rerank -----------------------------------------------------------------------------
     const compoundSpans = findSpans(analysis.tokens, compoundsByFirst);
     // A recognised term (synonym) weighs double: it names a procedure's object or action.
-    const conceptWeights = content.map((c) => {
+    // A Float64Array: a plain array mixing small integers and doubles changed its elements kind
+    // between questions and deoptimised the search function.
+    const conceptWeights = Float64Array.from(content, (c) => {
       let w = 0;
       for (let ai = 0; ai < c.canonical; ai++) for (const t of c.alts[ai] ?? []) w = Math.max(w, titleIdf(t.fold));
       return (c.alts.length > c.canonical ? 2 * w : w) * c.weight;
     });
-    const queryFolds = new Set<string>();
-    for (const c of concepts) for (const alt of c.alts) for (const t of alt) queryFolds.add(t.fold);
+    // The question's words (for "how much of the name is explained"); a word no title has
+    // cannot explain any name, so it needs no id.
+    for (const c of concepts) {
+      for (const alt of c.alts) {
+        for (const t of alt) {
+          const id = foldIds.get(t.fold);
+          if (id !== undefined) queryFoldStamp[id] = queryEpoch;
+        }
+      }
+    }
     // Variants the question names, and the words that named them ("mất" is explained by a
     // "cấp lại" procedure, "rách" by a "cấp đổi" one).
     // A weak trigger ("làm lại") names its variant only when no other variant is named by a
@@ -493,45 +678,100 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
       const only = c.alts.length === 1 && c.alts[0]?.length === 1 ? c.alts[0][0] : undefined;
       if (only && overruled.has(only.fold)) conceptWeights[ci] = 0;
     });
-    const totalWeight = conceptWeights.reduce((a, b) => a + b, 0) || 1;
+    // A plain loop, same order of additions as reduce.
+    let weightSum = 0;
+    for (let ci = 0; ci < conceptWeights.length; ci++) weightSum += conceptWeights[ci] ?? 0;
+    const totalWeight = weightSum || 1;
 
-    const ranked = short.map((di) => {
+    // Per question, once: the content words as ids in (concept, alternative, word) order (-1: no
+    // title / field has it, so it is never covered), and the trigger variants of each one-word
+    // concept.
+    const wordFold: number[] = [];
+    const wordAcc: number[] = [];
+    const conceptTriggers: Array<number[] | undefined> = [];
+    for (const c of content) {
+      const only = c.alts.length === 1 ? c.alts[0] : undefined;
+      conceptTriggers.push(only && only.length === 1 && only[0] ? triggerWords.get(only[0].fold) : undefined);
+      for (const alt of c.alts) {
+        for (const t of alt) {
+          wordFold.push(foldIds.get(t.fold) ?? -1);
+          wordAcc.push(accIds.get(t.acc) ?? -1);
+        }
+      }
+    }
+
+    // The shortlist's features go to typed scratch rows, not one object per candidate: objects
+    // whose number fields were sometimes small integers, sometimes doubles changed shape and
+    // deoptimised the search function.
+    const nRows = short.length;
+    for (let r = 0; r < nRows; r++) {
+      const di = short[r] ?? 0;
       const d = docs[di];
-      if (!d) return { di, score: 0, rank: 0, qcov: 0, bcov: 0, dcov: 0, penalty: 0 };
+      rowDoc[r] = di;
+      if (!d) {
+        rowScore[r] = 0;
+        rowRank[r] = 0;
+        rowQcov[r] = 0;
+        rowBcov[r] = 0;
+        rowDcov[r] = 0;
+        rowPenalty[r] = 0;
+        continue;
+      }
+      if (docEpoch >= EPOCH_LIMIT) {
+        titleFoldStamp.fill(0);
+        fieldFoldStamp.fill(0);
+        titleAccStamp.fill(0);
+        docEpoch = 0;
+      }
+      const epoch = ++docEpoch;
+      const { titleFold, titleAcc, fieldFold } = d;
+      for (let k = 0; k < titleFold.length; k++) titleFoldStamp[titleFold[k] ?? 0] = epoch;
+      for (let k = 0; k < titleAcc.length; k++) titleAccStamp[titleAcc[k] ?? 0] = epoch;
+      for (let k = 0; k < fieldFold.length; k++) fieldFoldStamp[fieldFold[k] ?? 0] = epoch;
       let covered = 0;
-      content.forEach((c, ci) => {
+      let w = 0; // cursor into wordFold / wordAcc
+      for (let ci = 0; ci < content.length; ci++) {
+        const c = content[ci];
+        if (!c) continue;
         let best = 0;
-        const only = c.alts.length === 1 ? c.alts[0] : undefined;
-        const tw = only && only.length === 1 && only[0] ? triggerWords.get(only[0].fold) : undefined;
-        if (tw && tw.some((vi) => d.variants.includes(vi))) best = 1;
+        const tw = conceptTriggers[ci];
+        if (tw) for (let k = 0; k < tw.length; k++) if (d.variants.includes(tw[k] ?? -1)) best = 1;
         for (let ai = 0; ai < c.alts.length; ai++) {
           const alt = c.alts[ai];
           if (!alt || alt.length === 0) continue;
           let sum = 0;
-          for (const t of alt) {
-            if (d.titleFold.has(t.fold)) sum += !marked || !t.marked || d.titleAcc.has(t.acc) ? 1 : 0.75;
-            else if (d.fieldFold.has(t.fold)) sum += 0.5;
+          for (let k = 0; k < alt.length; k++) {
+            const t = alt[k];
+            const f = wordFold[w] ?? -1;
+            const a = wordAcc[w] ?? -1;
+            w++;
+            if (!t) continue;
+            if (f >= 0 && titleFoldStamp[f] === epoch) sum += !marked || !t.marked || (a >= 0 && titleAccStamp[a] === epoch) ? 1 : 0.75;
+            else if (f >= 0 && fieldFoldStamp[f] === epoch) sum += 0.5;
           }
           // The catalogue's wording (first alternative) beats the citizen's own words.
           best = Math.max(best, ((ai < c.canonical ? 1 : 0.85) * sum) / alt.length);
         }
         covered += best * (conceptWeights[ci] ?? 0);
-      });
+      }
       const qcov = covered / totalWeight;
       let bcov = qcov;
-      if (uniqueBigrams.length > 0) {
+      if (uniqueBigramCount > 0) {
+        // The title's pairs are distinct, so counting those the question has counts the
+        // question's distinct pairs found in the title.
         let hit = 0;
-        for (const b of uniqueBigrams) if (d.titleBigrams.has(b)) hit++;
-        bcov = hit / uniqueBigrams.length;
+        const pairs = d.titleBigrams;
+        for (let k = 0; k < pairs.length; k++) if (queryBigramStamp[pairs[k] ?? 0] === queryEpoch) hit++;
+        bcov = hit / uniqueBigramCount;
       }
       let dcov = 0;
       for (let ti = 0; ti < d.titles.length; ti++) {
-        const title = d.titles[ti] ?? [];
+        const title = d.titles[ti];
         const ws = d.titleWeights[ti];
         const den = d.titleDens[ti] ?? 0;
-        if (!ws || den <= 0) continue;
+        if (!title || !ws || den <= 0) continue;
         let num = 0;
-        for (let k = 0; k < title.length; k++) if (queryFolds.has(title[k] ?? '')) num += ws[k] ?? 0;
+        for (let k = 0; k < title.length; k++) if (queryFoldStamp[title[k] ?? -1] === queryEpoch) num += ws[k] ?? 0;
         dcov = Math.max(dcov, num / den);
       }
       // Variants the question does not name are pushed down; those it names are pulled up.
@@ -549,49 +789,59 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
       const raw = 0.6 * qcov + 0.25 * bcov + 0.15 * dcov - penalty + 0.06 * d.commune;
       const score = Math.max(0, Math.min(1, raw));
       const rank = raw + (bmMax > 0 ? 0.08 * ((scores[di] ?? 0) / bmMax) : 0);
-      return { di, score, rank, qcov, bcov, dcov, penalty };
-    });
-    ranked.sort((a, b) => b.rank - a.rank);
-    if (options.explain) {
-      options.explain(
-        q,
-        ranked.slice(0, 60).map((r) => ({
-          code: docs[r.di]?.code ?? '',
-          score: r.score,
-          rank: r.rank,
-          qcov: r.qcov,
-          bcov: r.bcov,
-          dcov: r.dcov,
-          penalty: r.penalty,
-          bm25: scores[r.di] ?? 0,
-        })),
-      );
+      rowScore[r] = score;
+      rowRank[r] = rank;
+      rowQcov[r] = qcov;
+      rowBcov[r] = bcov;
+      rowDcov[r] = dcov;
+      rowPenalty[r] = penalty;
     }
-
-    const best = ranked[0];
-    const second = ranked[1];
-    const confidence = best ? best.score : 0;
-    const margin = best ? best.rank - (second?.rank ?? 0) : 0;
+    // Best rank first; equal ranks keep the shortlist's order (as the stable sort of rows did).
+    rowOrder.length = nRows;
+    for (let r = 0; r < nRows; r++) rowOrder[r] = r;
+    rowOrder.sort((x, y) => (rowRank[y] ?? 0) - (rowRank[x] ?? 0) || x - y);
+    const best = rowOrder[0];
+    const second = rowOrder[1];
+    const confidence = best !== undefined ? (rowScore[best] ?? 0) : 0;
+    const margin = best !== undefined ? (rowRank[best] ?? 0) - (second !== undefined ? (rowRank[second] ?? 0) : 0) : 0;
     let outcome: SearchOutcome = 'none';
     // A special variant the question did not name is offered as a choice, never asserted.
     if (
-      best &&
-      best.qcov >= CONFIDENCE.answerCoverage &&
-      best.score >= CONFIDENCE.answerScore &&
+      best !== undefined &&
+      (rowQcov[best] ?? 0) >= CONFIDENCE.answerCoverage &&
+      (rowScore[best] ?? 0) >= CONFIDENCE.answerScore &&
       margin >= CONFIDENCE.answerMargin &&
-      best.penalty <= 0 &&
+      (rowPenalty[best] ?? 0) <= 0 &&
       // A question understood only through guessed spellings is offered, never asserted.
       content.some((c) => c.alts.some((alt) => alt.length > 0 && alt.every((t) => t.guessed !== true)))
     ) {
       outcome = 'answer';
-    } else if (best && best.score >= CONFIDENCE.choicesScore && best.qcov >= 0.4) {
+    } else if (best !== undefined && (rowScore[best] ?? 0) >= CONFIDENCE.choicesScore && (rowQcov[best] ?? 0) >= 0.4) {
       outcome = 'choices';
     }
-    const results: SearchHit[] = ranked.slice(0, top).map((r) => ({
-      code: docs[r.di]?.code ?? '',
-      name: docs[r.di]?.name ?? '',
-      score: Math.round(r.score * 1000) / 1000,
-    }));
+    const results: SearchHit[] = [];
+    for (let k = 0; k < top && k < nRows; k++) {
+      const r = rowOrder[k] ?? 0;
+      const d = docs[rowDoc[r] ?? 0];
+      results.push({ code: d?.code ?? '', name: d?.name ?? '', score: Math.round((rowScore[r] ?? 0) * 1000) / 1000 });
+    }
+    // Last: the scratch rows are reused, so nothing is read from them after the hook runs.
+    if (options.explain) {
+      options.explain(
+        q,
+        rowOrder.slice(0, 60).map((r) => ({
+          code: docs[rowDoc[r] ?? 0]?.code ?? '',
+          score: rowScore[r] ?? 0,
+          rank: rowRank[r] ?? 0,
+          qcov: rowQcov[r] ?? 0,
+          bcov: rowBcov[r] ?? 0,
+          dcov: rowDcov[r] ?? 0,
+          penalty: rowPenalty[r] ?? 0,
+          bm25: scores[rowDoc[r] ?? 0] ?? 0,
+        })),
+      );
+    }
+
     return { query: q, outcome, confidence: Math.round(confidence * 1000) / 1000, results, aspects: analysis.aspects };
   }
 

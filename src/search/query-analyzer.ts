@@ -124,20 +124,19 @@ export function containsWholePhrase(tokens: readonly Token[], p: CompiledPhrase,
   const len = p.fold.length;
   for (let i = 0; i + len <= tokens.length; i++) {
     if (!phraseAt(tokens, i, p)) continue;
-    const inside = compounds.some(([a, b]) => a <= i && i + len <= b && b - a > len);
+    // Indexed loop, no destructuring: this runs per trigger × occurrence × compound, and array
+    // destructuring goes through the iterator protocol (garbage on every call).
+    let inside = false;
+    for (let k = 0; k < compounds.length && !inside; k++) {
+      const span = compounds[k];
+      if (!span) continue;
+      const a = span[0];
+      const b = span[1];
+      inside = a <= i && i + len <= b && b - a > len;
+    }
     if (!inside) return true;
   }
   return false;
-}
-
-function expandAbbreviations(tokens: readonly Token[], dict: Dictionary): Token[] {
-  const out: Token[] = [];
-  for (const t of tokens) {
-    const exp = t.marked ? dict.abbreviations.get(t.acc) : dict.abbreviationsFolded.get(t.fold);
-    if (exp) out.push(...exp);
-    else out.push(t);
-  }
-  return out;
 }
 
 /** Weight of the story sentences of a letter, and of a condition clause, against the request. */
@@ -151,6 +150,12 @@ const WORD_RE = /[\p{L}\p{M}\p{N}]+/gu;
 const PROPER_RE = /^\p{Lu}[\p{Ll}\p{M}]+$/u;
 // Personal details carry no meaning for the search: e-mail addresses, links.
 const NOISE_RE = /\S+@\S+|https?:\/\/\S+|www\.\S+/giu;
+// Per-token tests, compiled once (a regex literal in a loop builds a new RegExp object on every
+// evaluation). None has the g or y flag, so test() keeps no state between calls.
+const QUESTION_END_RE = /\?\s*$/u;
+const LETTER_RE = /\p{L}/u;
+const LETTER_OR_DIGIT_RE = /[\p{L}\p{N}]/u;
+const DIGITS_RE = /^\d+$/;
 
 /** Analyses one question. Never throws: any input yields a (possibly empty) analysis. */
 export function analyzeQuery(
@@ -179,8 +184,17 @@ export function analyzeQuery(
         isName.push(true);
         return;
       }
-      for (const e of expandAbbreviations([t], dict)) {
-        toks.push(e);
+      // An abbreviation expands to its phrase (looked up by accented form when marked).
+      const exp = t.marked ? dict.abbreviations.get(t.acc) : dict.abbreviationsFolded.get(t.fold);
+      if (exp) {
+        for (let k = 0; k < exp.length; k++) {
+          const e = exp[k];
+          if (!e) continue;
+          toks.push(e);
+          isName.push(false);
+        }
+      } else {
+        toks.push(t);
         isName.push(false);
       }
     });
@@ -194,11 +208,11 @@ export function analyzeQuery(
     }
     const last = toks[toks.length - 1]?.fold;
     const question =
-      /\?\s*$/u.test(raw) || last === 'khong' || last === 'chua' || dict.questionMarkers.some((m) => containsPhrase(toks, m));
+      QUESTION_END_RE.test(raw) || last === 'khong' || last === 'chua' || dict.questionMarkers.some((m) => containsPhrase(toks, m));
     sentences.push({ tokens: toks, question, isName });
   }
   const tokens = sentences.flatMap((x) => x.tokens);
-  const letterTokens = tokens.filter((t) => /\p{L}/u.test(t.fold));
+  const letterTokens = tokens.filter((t) => LETTER_RE.test(t.fold));
   const markedCount = letterTokens.filter((t) => t.marked).length;
   const marked = markedCount > 0 && markedCount >= 0.25 * letterTokens.length;
 
@@ -212,7 +226,13 @@ export function analyzeQuery(
     while (i < toks.length) {
         const t = toks[i];
       if (!t) break;
-      const marker = dict.conditionMarkers.find((m) => phraseAt(toks, i, m));
+      let marker: CompiledPhrase | undefined;
+      for (const m of dict.conditionMarkers) {
+        if (phraseAt(toks, i, m)) {
+          marker = m;
+          break;
+        }
+      }
       if (marker) {
         condition = concepts.length;
         i += marker.fold.length;
@@ -242,11 +262,11 @@ export function analyzeQuery(
       }
       const name = sentence.isName[i] === true;
       i++;
-      if (!/[\p{L}\p{N}]/u.test(t.fold)) continue;
+      if (!LETTER_OR_DIGIT_RE.test(t.fold)) continue;
       const drop = t.marked ? fillers.dropAcc.has(t.acc) : fillers.dropFold.has(t.fold);
       if (drop) continue;
       // Bare numbers (phone, ID, dates, amounts) are details, not names of procedures.
-      const weak = (t.marked ? fillers.weakAcc.has(t.acc) : fillers.weakFold.has(t.fold)) || /^\d+$/.test(t.fold) || name;
+      const weak = (t.marked ? fillers.weakAcc.has(t.acc) : fillers.weakFold.has(t.fold)) || DIGITS_RE.test(t.fold) || name;
       concepts.push({ alts: [[t]], canonical: 1, weak, weight: 1, sentence: si });
     }
     // "A thì B": B is the request when it has content of its own.
