@@ -19,6 +19,10 @@ import { devSecret } from './services.js';
 import { cachedAccountLookup } from './channels/account-cache.js';
 import { createAuth, ensureFirstAdmin, LoginLimiter, SessionStore } from './admin/auth/index.js';
 import { createDashboardRouter } from './admin/dashboard-router.js';
+import { createQueueDashboard } from './jobs/queue-dashboard.js';
+import { createHandoffsRouter } from './admin/handoffs-router.js';
+import { createQuestionsRouter } from './admin/questions-router.js';
+import express from 'express';
 
 export interface Running {
   services: Services;
@@ -112,7 +116,20 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
         ],
         routers: [
           auth.router,
+          express.Router().use(
+            '/admin/queues',
+            auth.requireUser('queues.view'),
+            (_req, res, next) => {
+              // bull-board's page links a web font from Google: the policy keeps the browser on our
+              // own assets (no third-party request; the system font is used instead).
+              res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:");
+              next();
+            },
+            createQueueDashboard([inbound.queue, outbound.queue]),
+          ),
           createDashboardRouter({ auth, queryLog: services.queryLog, handoffs: services.handoffs, accounts: services.accounts }),
+          createHandoffsRouter({ auth, handoffs: services.handoffs, state: services.state }),
+          createQuestionsRouter({ auth, queryLog: services.queryLog }),
           createWebhookRouter({
             messenger: platforms.messengerWebhook,
             zalo: platforms.zaloWebhook,

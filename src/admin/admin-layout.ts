@@ -18,6 +18,8 @@ export function layout(title: string, auth: AuthContext, body: Html): string {
 <title>${title} — motcua</title><style>${STYLE}</style></head>
 <body><header><a class="brand" href="/admin">motcua · Quản trị</a>
 <span>${auth.user.username} (${ROLE_VI[auth.user.role]}${auth.user.unitId ? html` · ${auth.user.unitId}` : ''})</span>
+${auth.user.unitId ? html`<a href="/admin/units/${auth.user.unitId}/handoffs">Gặp cán bộ</a><a href="/admin/units/${auth.user.unitId}/questions">Câu hỏi chưa trả lời</a>` : ''}
+${auth.user.role === 'admin' && auth.user.unitId === null ? html`<a href="/admin/queues">Hàng đợi</a>` : ''}
 <a href="/admin/password">Đổi mật khẩu</a>
 <form method="post" action="/admin/logout" style="margin:0"><input type="hidden" name="_csrf" value="${auth.csrfToken}"><button type="submit">Đăng xuất</button></form>
 </header><main>${body}</main></body></html>`.value;

@@ -74,3 +74,21 @@ describe('admin', () => {
     expect(res.status).toBe(403);
   });
 });
+
+describe('admin pages on the real server', () => {
+  it('shows the queue dashboard to a province-wide admin only', async () => {
+    const services = srv.running.services;
+    const anon = await fetch(`${srv.url}/admin/queues`, { redirect: 'manual' });
+    expect(anon.status).toBe(302);
+    const created = await services.staff.create({ username: 'quantri.tinh', role: 'admin', unitId: null });
+    const login = await form('/admin/login', { username: 'quantri.tinh', password: created?.oneTimePassword ?? '' });
+    const cookie = cookieOf(login);
+    await services.staff.setPassword((await services.staff.findByUsername('quantri.tinh'))?.id ?? 0, 'Mật-khẩu-quản-trị-tỉnh-2026');
+    const board = await fetch(`${srv.url}/admin/queues`, { headers: { cookie } });
+    expect(board.status).toBe(200);
+    expect(await board.text()).toMatch(/motcua · hàng đợi|bull/i);
+    expect(board.headers.get('content-security-policy')).toContain("font-src 'self'");
+    const handoffs = await fetch(`${srv.url}/admin/units/${services.defaultUnitId}/handoffs`, { headers: { cookie } });
+    expect(handoffs.status).toBe(200);
+  });
+});
