@@ -22,6 +22,7 @@ import { createDashboardRouter } from './admin/dashboard-router.js';
 import { createQueueDashboard } from './jobs/queue-dashboard.js';
 import { createHandoffsRouter } from './admin/handoffs-router.js';
 import { createQuestionsRouter } from './admin/questions-router.js';
+import { createApiV1Router } from './api/api-v1-router.js';
 import express from 'express';
 
 export interface Running {
@@ -130,6 +131,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
           createDashboardRouter({ auth, queryLog: services.queryLog, handoffs: services.handoffs, accounts: services.accounts }),
           createHandoffsRouter({ auth, handoffs: services.handoffs, state: services.state }),
           createQuestionsRouter({ auth, queryLog: services.queryLog }),
+          createApiV1Router({ auth, searcher: services.searcher, queryLog: services.queryLog, handoffs: services.handoffs }),
           createWebhookRouter({
             messenger: platforms.messengerWebhook,
             zalo: platforms.zaloWebhook,

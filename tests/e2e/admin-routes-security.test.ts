@@ -35,9 +35,8 @@ function collect(stack: Layer[], prefix: string, out: Array<{ method: string; pa
   }
 }
 
-// Public by design: the sign-in form and the password page (which itself sends anonymous
-// visitors to sign in).
-const PUBLIC = new Set(['get /admin/login', 'post /admin/login']);
+// Public by design: the sign-in form and the API's description.
+const PUBLIC = new Set(['get /admin/login', 'post /admin/login', 'get /api/v1/openapi.json']);
 
 describe('admin and API routes', () => {
   it('refuse anonymous requests, every one of them', async () => {
