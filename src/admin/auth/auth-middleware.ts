@@ -289,17 +289,24 @@ export function createAuth(deps: AuthDeps): Auth {
     }
   });
 
+  /** A session form POST: the signed-in user when the CSRF token matches; else answered here. */
+  async function signedInForm(req: Request, res: Response): Promise<AuthContext | undefined> {
+    const ctx = await fromSession(req);
+    if (!ctx) {
+      res.redirect(303, '/admin/login');
+      return undefined;
+    }
+    if (!csrfOk(req, ctx)) {
+      sendError(res, 'CSRF_INVALID');
+      return undefined;
+    }
+    return ctx;
+  }
+
   router.post('/admin/logout', formParser, async (req, res, next) => {
     try {
-      const ctx = await fromSession(req);
-      if (!ctx) {
-        res.redirect(303, '/admin/login');
-        return;
-      }
-      if (!csrfOk(req, ctx)) {
-        sendError(res, 'CSRF_INVALID');
-        return;
-      }
+      const ctx = await signedInForm(req, res);
+      if (!ctx) return;
       if (ctx.session) await deps.sessions.destroy(ctx.session.id);
       clearSessionCookie(res);
       await deps.audit.record({ actor: ctx.user.id, action: 'auth.logout', unitId: ctx.user.unitId, target: ctx.user.username });
@@ -325,15 +332,8 @@ export function createAuth(deps: AuthDeps): Auth {
 
   router.post('/admin/password', formParser, async (req, res, next) => {
     try {
-      const ctx = await fromSession(req);
-      if (!ctx) {
-        res.redirect(303, '/admin/login');
-        return;
-      }
-      if (!csrfOk(req, ctx)) {
-        sendError(res, 'CSRF_INVALID');
-        return;
-      }
+      const ctx = await signedInForm(req, res);
+      if (!ctx) return;
       pageHeaders(res);
       const again = (error: string) =>
         res.status(400).send(passwordPage({ csrfToken: ctx.csrfToken, mustChange: ctx.user.mustChangePassword, error }));
