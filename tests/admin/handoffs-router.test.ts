@@ -13,6 +13,7 @@ import { createLogger } from '../../src/logger.js';
 import { createAuth, LoginLimiter, SessionStore, SESSION_COOKIE } from '../../src/admin/auth/index.js';
 import { createHandoffsRouter, formatVietnamTime, pseudonym } from '../../src/admin/handoffs-router.js';
 import type { ConversationKey, ConversationState, ConversationStateStore } from '../../src/conversation/ports.js';
+import { loginAs } from '../helpers/admin-login.js';
 import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
 
 const prefix = isolatedName('handoffs') + ':';
@@ -58,9 +59,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const u = await staff.create({ username: 'canbo.a', role: 'officer', unitId: 'xa-a' });
   await staff.setPassword(u?.user.id ?? 0, 'mật khẩu cán bộ xã A');
-  const login = await post('/admin/login', { username: 'canbo.a', password: 'mật khẩu cán bộ xã A' });
-  expect(login.status).toBe(303);
-  cookieA = (login.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE + '=')) ?? '').split(';')[0] ?? '';
+  cookieA = await loginAs(base, 'canbo.a', 'mật khẩu cán bộ xã A');
 });
 
 afterAll(async () => {

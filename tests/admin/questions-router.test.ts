@@ -13,6 +13,7 @@ import { createApp } from '../../src/http/create-app.js';
 import { createLogger } from '../../src/logger.js';
 import { createAuth, LoginLimiter, SessionStore, SESSION_COOKIE } from '../../src/admin/auth/index.js';
 import { createQuestionsRouter, groupQuestions, questionKey } from '../../src/admin/questions-router.js';
+import { loginAs } from '../helpers/admin-login.js';
 import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
 
 const prefix = isolatedName('questions') + ':';
@@ -59,13 +60,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const u = await staff.create({ username: 'canbo.a', role: 'officer', unitId: 'xa-a' });
   await staff.setPassword(u?.user.id ?? 0, 'mật khẩu cán bộ xã A');
-  const login = await fetch(base + '/admin/login', {
-    method: 'POST',
-    body: new URLSearchParams({ username: 'canbo.a', password: 'mật khẩu cán bộ xã A' }),
-    redirect: 'manual',
-  });
-  expect(login.status).toBe(303);
-  cookieA = (login.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE + '=')) ?? '').split(';')[0] ?? '';
+  cookieA = await loginAs(base, 'canbo.a', 'mật khẩu cán bộ xã A');
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@
 // in with the one-time password, must change it, then sees the dashboard of their commune.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { tryLogin } from '../helpers/admin-login.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -42,9 +43,8 @@ describe('admin', () => {
     const services = srv.running.services;
     const created = await services.staff.create({ username: 'canbo.xa', role: 'officer', unitId: services.defaultUnitId });
     expect(created).toBeDefined();
-    const login = await form('/admin/login', { username: 'canbo.xa', password: created?.oneTimePassword ?? '' });
+    const { response: login, cookie } = await tryLogin(srv.url, 'canbo.xa', created?.oneTimePassword ?? '');
     expect([302, 303]).toContain(login.status);
-    const cookie = cookieOf(login);
     expect(login.headers.get('set-cookie')).toMatch(/HttpOnly/i);
     const forced = await fetch(`${srv.url}/admin`, { redirect: 'manual', headers: { cookie } });
     expect(forced.headers.get('location')).toContain('/admin/password');
@@ -69,8 +69,8 @@ describe('admin', () => {
   it('refuses a form without its CSRF token', async () => {
     const services = srv.running.services;
     const created = await services.staff.create({ username: 'baocao', role: 'reporter', unitId: null });
-    const login = await form('/admin/login', { username: 'baocao', password: created?.oneTimePassword ?? '' });
-    const res = await form('/admin/logout', {}, cookieOf(login));
+    const { cookie } = await tryLogin(srv.url, 'baocao', created?.oneTimePassword ?? '');
+    const res = await form('/admin/logout', {}, cookie);
     expect(res.status).toBe(403);
   });
 });
@@ -81,8 +81,7 @@ describe('admin pages on the real server', () => {
     const anon = await fetch(`${srv.url}/admin/queues`, { redirect: 'manual' });
     expect(anon.status).toBe(302);
     const created = await services.staff.create({ username: 'quantri.tinh', role: 'admin', unitId: null });
-    const login = await form('/admin/login', { username: 'quantri.tinh', password: created?.oneTimePassword ?? '' });
-    const cookie = cookieOf(login);
+    const { cookie } = await tryLogin(srv.url, 'quantri.tinh', created?.oneTimePassword ?? '');
     await services.staff.setPassword((await services.staff.findByUsername('quantri.tinh'))?.id ?? 0, 'Mật-khẩu-quản-trị-tỉnh-2026');
     const board = await fetch(`${srv.url}/admin/queues`, { headers: { cookie } });
     expect(board.status).toBe(200);

@@ -2,7 +2,7 @@
 // password pages, the session cookie, Bearer API tokens, CSRF checks on state-changing admin
 // requests, and requireUser() which answers 401/302, 403 or lets the request through with
 // the signed-in user in res.locals (read it with getAuth / authOf).
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AuditRepository } from '../../store/audit-repository.js';
@@ -15,6 +15,8 @@ import { Action, Role, can, hasRole } from './roles.js';
 import type { SessionData, SessionStore } from './session-store.js';
 
 export const SESSION_COOKIE = 'motcua_admin';
+/** The pre-session CSRF cookie of the sign-in form (double submit: cookie == hidden field). */
+export const LOGIN_CSRF_COOKIE = 'motcua_login';
 export const MIN_PASSWORD_LENGTH = 12;
 
 /** What requireUser leaves in res.locals.auth for the handlers. */
@@ -77,7 +79,11 @@ export interface Auth {
   formParser: RequestHandler;
 }
 
-const LoginForm = z.object({ username: z.string().max(200).default(''), password: z.string().max(1000).default('') });
+const LoginForm = z.object({
+  username: z.string().max(200).default(''),
+  password: z.string().max(1000).default(''),
+  _csrf: z.string().max(200).default(''),
+});
 const PasswordForm = z.object({
   current: z.string().max(1000).default(''),
   next: z.string().max(1000).default(''),
@@ -140,6 +146,19 @@ export function createAuth(deps: AuthDeps): Auth {
   const cookie = (value: string, maxAge: number): string =>
     `${SESSION_COOKIE}=${value}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age=${maxAge}` + (deps.secureCookies ? '; Secure' : '');
   const setSessionCookie = (res: Response, id: string) => res.append('Set-Cookie', cookie(id, deps.sessions.idleSeconds));
+  // Before there is a session, the sign-in form is protected by a random token held both in a
+  // strict cookie scoped to the form and in a hidden field: another site can post the form but
+  // can neither read nor set the cookie, so it cannot sign a victim into the attacker's account.
+  const newLoginToken = (res: Response): string => {
+    const token = randomBytes(24).toString('base64url');
+    res.append(
+      'Set-Cookie',
+      `${LOGIN_CSRF_COOKIE}=${token}; Path=/admin/login; HttpOnly; SameSite=Strict; Max-Age=7200` + (deps.secureCookies ? '; Secure' : ''),
+    );
+    return token;
+  };
+  const clearLoginToken = (res: Response) =>
+    res.append('Set-Cookie', `${LOGIN_CSRF_COOKIE}=; Path=/admin/login; HttpOnly; SameSite=Strict; Max-Age=0` + (deps.secureCookies ? '; Secure' : ''));
   const clearSessionCookie = (res: Response) => res.append('Set-Cookie', cookie('', 0));
 
   /** The session and user behind the cookie, renewing the idle timeout; undefined if none. */
@@ -237,7 +256,7 @@ export function createAuth(deps: AuthDeps): Auth {
         return;
       }
       pageHeaders(res);
-      res.send(loginPage({}));
+      res.send(loginPage({ csrfToken: newLoginToken(res) }));
     } catch (err) {
       next(err);
     }
@@ -246,15 +265,22 @@ export function createAuth(deps: AuthDeps): Auth {
   router.post('/admin/login', formParser, async (req, res, next) => {
     try {
       pageHeaders(res);
-      // No session yet, so no CSRF token: refuse a cross-site form post by its Origin instead.
+      // No session yet: a cross-site post is refused by its Origin and by the form's own token.
+      const again = (status: number, error: string, username?: string) =>
+        res.status(status).send(loginPage({ error, csrfToken: newLoginToken(res), ...(username !== undefined ? { username } : {}) }));
       const origin = req.headers.origin;
       if (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`) {
-        res.status(403).send(loginPage({ error: M.badOrigin }));
+        again(403, M.badOrigin);
         return;
       }
       const parsed = LoginForm.safeParse(req.body ?? {});
       if (!parsed.success) {
-        res.status(400).send(loginPage({ error: M.loginFailed }));
+        again(400, M.loginFailed);
+        return;
+      }
+      const expected = readCookie(req, LOGIN_CSRF_COOKIE) ?? '';
+      if (!safeEqual(parsed.data._csrf, expected)) {
+        again(403, M.badOrigin, parsed.data.username);
         return;
       }
       const form = parsed.data;
@@ -264,7 +290,7 @@ export function createAuth(deps: AuthDeps): Auth {
       if (!limit.allowed) {
         await deps.audit.record({ actor: null, action: 'auth.login_blocked', target: username.slice(0, 64) });
         res.setHeader('Retry-After', String(limit.retryAfterSeconds));
-        res.status(429).send(loginPage({ username: form.username, error: M.rateLimited(Math.ceil(limit.retryAfterSeconds / 60)) }));
+        again(429, M.rateLimited(Math.ceil(limit.retryAfterSeconds / 60)), form.username);
         return;
       }
       const user = await deps.staff.findByUsername(username);
@@ -272,7 +298,7 @@ export function createAuth(deps: AuthDeps): Auth {
       if (!user || !ok || user.disabled) {
         await deps.limiter.recordFailure(username, ip);
         await deps.audit.record({ actor: null, action: 'auth.login_failed', unitId: user?.unitId ?? null, target: username.slice(0, 64) });
-        res.status(401).send(loginPage({ username: form.username, error: M.loginFailed }));
+        again(401, M.loginFailed, form.username);
         return;
       }
       await deps.limiter.reset(username);
@@ -282,6 +308,7 @@ export function createAuth(deps: AuthDeps): Auth {
       if (old) await deps.sessions.destroy(old);
       const session = await deps.sessions.create(user.id);
       setSessionCookie(res, session.id);
+      clearLoginToken(res);
       await deps.audit.record({ actor: user.id, action: 'auth.login', unitId: user.unitId, target: user.username });
       res.redirect(303, user.mustChangePassword ? '/admin/password' : home);
     } catch (err) {

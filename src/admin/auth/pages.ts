@@ -17,12 +17,13 @@ export function layout(title: string, body: Html): string {
 <body><main>${body}</main></body></html>`.value;
 }
 
-export function loginPage(opts: { username?: string; error?: string }): string {
+export function loginPage(opts: { username?: string; error?: string; csrfToken: string }): string {
   return layout(
     M.loginTitle,
     html`<h1>${M.loginTitle}</h1>
 ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
 <form method="post" action="/admin/login">
+<input type="hidden" name="_csrf" value="${opts.csrfToken}">
 <label for="username">${M.username}</label>
 <input type="text" id="username" name="username" value="${opts.username ?? ''}" autocomplete="username" autocapitalize="none" required>
 <label for="password">${M.password}</label>

@@ -10,7 +10,8 @@ import { StaffRepository } from '../../../src/store/staff-repository.js';
 import { AuditRepository } from '../../../src/store/audit-repository.js';
 import { createApp } from '../../../src/http/create-app.js';
 import { createLogger } from '../../../src/logger.js';
-import { authOf, createAuth, ensureFirstAdmin, LoginLimiter, SessionStore, SESSION_COOKIE } from '../../../src/admin/auth/index.js';
+import { authOf, createAuth, ensureFirstAdmin, LoginLimiter, SessionStore, SESSION_COOKIE, LOGIN_CSRF_COOKIE } from '../../../src/admin/auth/index.js';
+import { loginForm, tryLogin } from '../../helpers/admin-login.js';
 import { TEST_REDIS_URL, isolatedName } from '../../helpers/services.js';
 
 const prefix = isolatedName('auth') + ':';
@@ -74,11 +75,20 @@ function form(fields: Record<string, string>): URLSearchParams {
 }
 
 async function post(path: string, fields: Record<string, string>, cookie?: string, headers: Record<string, string> = {}) {
+  // The sign-in form carries its own CSRF token: fetch it as a browser would, unless the test
+  // sets _csrf itself.
+  let loginCookie = '';
+  if (path === '/admin/login' && !('_csrf' in fields)) {
+    const f = await loginForm(base);
+    fields = { ...fields, _csrf: f.csrf };
+    loginCookie = f.cookie;
+  }
+  const cookies = [cookie, loginCookie].filter((c): c is string => !!c).join('; ');
   return fetch(base + path, {
     method: 'POST',
     body: form(fields),
     redirect: 'manual',
-    headers: { ...(cookie ? { cookie } : {}), ...headers },
+    headers: { ...(cookies ? { cookie: cookies } : {}), ...headers },
   });
 }
 
@@ -132,7 +142,7 @@ describe('admin sign-in', () => {
     for (let i = 0; i < 5; i++) {
       const res = await post('/admin/login', { username: 'nhapsai', password: `sai ${i}` });
       expect(res.status).toBe(401);
-      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(res.headers.getSetCookie().some((c) => c.startsWith(SESSION_COOKIE + '='))).toBe(false);
       expect(await res.text()).toContain('Tên đăng nhập hoặc mật khẩu không đúng.');
     }
     const failures = (await audit.list(null, 100)).filter((e) => e.action === 'auth.login_failed' && e.target === 'nhapsai');
@@ -142,7 +152,7 @@ describe('admin sign-in', () => {
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await blocked.text()).toContain('Đăng nhập sai quá nhiều lần');
-    expect(blocked.headers.getSetCookie()).toEqual([]);
+    expect(blocked.headers.getSetCookie().some((c) => c.startsWith(SESSION_COOKIE + '='))).toBe(false);
   });
 
   it('signs in with the one-time password, forces a password change, then opens protected pages', async () => {
@@ -255,11 +265,7 @@ describe('admin sign-in', () => {
     const srv = http.createServer(app);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     try {
-      const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/admin/login`, {
-        method: 'POST',
-        body: new URLSearchParams({ username: 'admin', password: 'một mật khẩu dài' }),
-        redirect: 'manual',
-      });
+      const { response: res } = await tryLogin(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`, 'admin', 'một mật khẩu dài');
       expect(res.status).toBe(303);
       expect(sessionCookie(res).raw).toMatch(/; Secure$/);
     } finally {
@@ -272,9 +278,40 @@ describe('admin sign-in', () => {
     expect(res.status).toBe(400);
   });
 
+  it('refuses a sign-in form without its token, or with a token of another browser', async () => {
+    const page = await get('/admin/login');
+    const setCookie = page.headers.getSetCookie().find((c) => c.startsWith(LOGIN_CSRF_COOKIE + '=')) ?? '';
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toMatch(/Path=\/admin\/login/);
+    const none = await post('/admin/login', { username: 'admin', password: 'một mật khẩu dài', _csrf: '' });
+    expect(none.status).toBe(403);
+    expect(none.headers.getSetCookie().some((c) => c.startsWith(SESSION_COOKIE + '='))).toBe(false);
+    expect(await none.text()).toContain('Yêu cầu không hợp lệ');
+    // The attacker's own token (from their browser) does not match the victim's cookie.
+    const attacker = await loginForm(base);
+    const victim = await loginForm(base);
+    const crossed = await fetch(base + '/admin/login', {
+      method: 'POST',
+      body: form({ username: 'admin', password: 'một mật khẩu dài', _csrf: attacker.csrf }),
+      headers: { cookie: victim.cookie },
+      redirect: 'manual',
+    });
+    expect(crossed.status).toBe(403);
+    // The right pair signs in, and the used form token is cleared.
+    const ok = await fetch(base + '/admin/login', {
+      method: 'POST',
+      body: form({ username: 'admin', password: 'một mật khẩu dài', _csrf: victim.csrf }),
+      headers: { cookie: victim.cookie },
+      redirect: 'manual',
+    });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.getSetCookie().some((c) => c.startsWith(LOGIN_CSRF_COOKIE + '=;'))).toBe(true);
+  });
+
   it('refuses a cross-site login form post', async () => {
     const res = await post('/admin/login', { username: 'admin', password: 'một mật khẩu dài' }, undefined, { origin: 'https://evil.example' });
     expect(res.status).toBe(403);
-    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith(SESSION_COOKIE + '='))).toBe(false);
   });
 });
