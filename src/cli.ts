@@ -189,8 +189,10 @@ async function withStore<T>(fn: (store: { units: UnitRepository; accounts: Accou
   try {
     await migrate(db);
     const box = new SecretBox(config.SECRET_KEY ?? 'motcua-development-secret-not-for-production');
-    // The units of UNITS_FILE exist for every command, as they do for the server.
-    await new UnitRepository(db).upsert(loadUnitsFile(config.UNITS_FILE));
+    // The units of UNITS_FILE exist for every command, as they do for the server (seeded only
+    // when absent: the database holds officers' later edits).
+    const seed = new UnitRepository(db);
+    for (const u of loadUnitsFile(config.UNITS_FILE)) await seed.create(u);
     return await fn({ units: new UnitRepository(db), accounts: new AccountRepository(db, box), staff: new StaffRepository(db), audit: new AuditRepository(db) });
   } finally {
     await db.close();

@@ -22,6 +22,9 @@ import { createDashboardRouter } from './admin/dashboard-router.js';
 import { createQueueDashboard } from './jobs/queue-dashboard.js';
 import { createHandoffsRouter } from './admin/handoffs-router.js';
 import { createQuestionsRouter } from './admin/questions-router.js';
+import { createUnitsRouter } from './admin/units-router.js';
+import { createUsersRouter } from './admin/users-router.js';
+import { signConnectToken } from './channels/connect/connect-link.js';
 import { createApiV1Router } from './api/api-v1-router.js';
 import express from 'express';
 
@@ -109,6 +112,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
         audit: services.audit,
         secureCookies: (config.PUBLIC_BASE_URL ?? '').startsWith('https://'),
       });
+      const publicBaseUrl = (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
       const app = createApp({
         logger: log,
         readiness: [
@@ -130,7 +134,31 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
           ),
           createDashboardRouter({ auth, queryLog: services.queryLog, handoffs: services.handoffs, accounts: services.accounts }),
           createHandoffsRouter({ auth, handoffs: services.handoffs, state: services.state }),
-          createQuestionsRouter({ auth, queryLog: services.queryLog }),
+          createUsersRouter({ auth, staff: services.staff, audit: services.audit, units: services.units }),
+          createUnitsRouter({
+            auth,
+            units: services.units,
+            accounts: services.accounts,
+            audit: services.audit,
+            publicBaseUrl,
+            // The link `motcua account connect-zalo` prints, short-lived: the admin's browser uses it at once.
+            connectLink: (unitId) =>
+              `${publicBaseUrl}/oauth/zalo/start?t=${encodeURIComponent(signConnectToken(config.SECRET_KEY ?? devSecret, unitId, 15 * 60))}`,
+            onUnitsChanged: (unitId) => services.liveUnits.changed(unitId),
+          }),
+          createQuestionsRouter({
+            auth,
+            queryLog: services.queryLog,
+            search: (unitId, text) => services.liveUnits.search(services.searcher, unitId, text),
+            contentKey: (text) => services.searcher.contentKey(text),
+            procedureName: (unitId, code) => {
+              const codes = services.liveUnits.codes(unitId);
+              return codes && !codes.has(code) ? undefined : services.catalogue.byCode(code)?.name;
+            },
+            aliases: services.aliases,
+            audit: services.audit,
+            onAliasesChanged: (unitId) => services.liveUnits.changed(unitId),
+          }),
           createApiV1Router({ auth, searcher: services.searcher, queryLog: services.queryLog, handoffs: services.handoffs }),
           createWebhookRouter({
             messenger: platforms.messengerWebhook,
@@ -167,7 +195,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             engine: services.engine,
             // An unknown unit is refused rather than silently answered as another commune.
             resolveUnit: (requested) =>
-              requested === undefined ? services.defaultUnitId : services.unitList.some((u) => u.id === requested) ? requested : null,
+              requested === undefined ? services.defaultUnitId : services.liveUnits.has(requested) ? requested : null,
             logger: log,
             // Long pastes are answered (the engine reads the first MAX_QUESTION_LENGTH characters
             // and says so) rather than refused; the body limit still bounds the request.

@@ -18,6 +18,8 @@ import { QueryLogRepository } from './store/query-log-repository.js';
 import { HandoffRepository } from './store/handoff-repository.js';
 import { RedisConversationStateStore } from './store/conversation-state-store.js';
 import { loadUnitsFile, type Unit } from './units/unit.js';
+import { LiveUnits } from './units/live-units.js';
+import { AliasRepository } from './store/alias-repository.js';
 import { AccountRepository } from './store/account-repository.js';
 import { ContactRepository } from './store/contact-repository.js';
 import { SecretBox } from './store/secret-box.js';
@@ -30,7 +32,10 @@ export interface Services {
   db: Database;
   redis: RedisHandle;
   units: UnitRepository;
+  /** The units as loaded at start (for settings checks); liveUnits follows later changes. */
   unitList: Unit[];
+  liveUnits: LiveUnits;
+  aliases: AliasRepository;
   defaultUnitId: string;
   catalogue: Catalogue;
   searcher: Searcher;
@@ -57,8 +62,10 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     if (applied.length) logger.info({ applied }, 'migrations applied');
 
     const units = new UnitRepository(db);
-    await units.upsert(loadUnitsFile(config.UNITS_FILE));
-    // Units added with `motcua unit add` live in the database beside those of the file.
+    // The units file seeds units the database does not have yet; after that the database is the
+    // source of truth (edited in the admin or with `motcua unit add`), so a restart never undoes
+    // an officer's change.
+    for (const u of loadUnitsFile(config.UNITS_FILE)) await units.create(u);
     const unitList = await units.list();
     const defaultUnitId = config.DEFAULT_UNIT ?? unitList[0]?.id ?? '';
     if (!unitList.some((u) => u.id === defaultUnitId)) {
@@ -78,9 +85,18 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
 
     const queryLog = new QueryLogRepository(db);
     const handoffs = new HandoffRepository(db);
-    const directory: UnitDirectory = {
-      get: async (id): Promise<UnitContact | null> => (await units.get(id)) ?? null,
-    };
+    const aliases = new AliasRepository(db);
+    const liveUnits = new LiveUnits({
+      units,
+      aliases,
+      searcher,
+      redis: redis.client,
+      channel: `${config.REDIS_KEY_PREFIX}:units-changed`,
+      onError: (err) => logger.warn({ err: err instanceof Error ? err.message : 'unknown' }, 'unit reload failed'),
+    });
+    await liveUnits.load();
+    await liveUnits.subscribe();
+    const directory: UnitDirectory = liveUnits;
     const state = new RedisConversationStateStore(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET);
     const engine = createEngine({
       catalogue,
@@ -105,6 +121,8 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       redis,
       units,
       unitList,
+      liveUnits,
+      aliases,
       defaultUnitId,
       catalogue,
       searcher,
@@ -117,6 +135,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       staff: new StaffRepository(db),
       audit: new AuditRepository(db),
       close: async () => {
+        await liveUnits.close();
         await redis.close();
         await db.close();
       },

@@ -12,14 +12,33 @@ th,td{border-bottom:1px solid #ddd;padding:.5rem;text-align:left}.ok{color:#1e7b
 
 const ROLE_VI = { admin: 'Quản trị', officer: 'Cán bộ', reporter: 'Báo cáo' } as const;
 
+/** The links a user may follow: only pages their role and unit allow. */
+function nav(auth: AuthContext): Html {
+  const u = auth.user;
+  const unit = u.unitId;
+  const links: Html[] = [];
+  if (unit !== null) {
+    const base = `/admin/units/${encodeURIComponent(unit)}`;
+    if (auth.can('catalogue.notes', unit)) links.push(html`<a href="${base}/catalogue">Tra cứu thủ tục</a>`);
+    if (auth.can('handoffs.manage', unit)) links.push(html`<a href="${base}/handoffs">Gặp cán bộ</a>`);
+    if (auth.can('catalogue.notes', unit)) links.push(html`<a href="${base}/questions">Câu hỏi chưa trả lời</a>`);
+    if (auth.can('channels.manage', unit)) links.push(html`<a href="${base}">Đơn vị và kênh</a>`);
+  } else if (u.role === 'admin') {
+    links.push(html`<a href="/admin/units">Đơn vị và kênh</a>`);
+  }
+  if (u.role === 'admin') links.push(html`<a href="/admin/users">Người dùng</a>`, html`<a href="/admin/audit">Nhật ký</a>`);
+  if (u.role === 'admin' && unit === null) links.push(html`<a href="/admin/queues">Hàng đợi</a>`);
+  links.push(html`<a href="/admin/tokens">Mã API</a>`);
+  return html`${links}`;
+}
+
 export function layout(title: string, auth: AuthContext, body: Html): string {
   return html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title} — motcua</title><style>${STYLE}</style></head>
 <body><header><a class="brand" href="/admin">motcua · Quản trị</a>
 <span>${auth.user.username} (${ROLE_VI[auth.user.role]}${auth.user.unitId ? html` · ${auth.user.unitId}` : ''})</span>
-${auth.user.unitId ? html`<a href="/admin/units/${auth.user.unitId}/handoffs">Gặp cán bộ</a><a href="/admin/units/${auth.user.unitId}/questions">Câu hỏi chưa trả lời</a>` : ''}
-${auth.user.role === 'admin' && auth.user.unitId === null ? html`<a href="/admin/queues">Hàng đợi</a>` : ''}
+${nav(auth)}
 <a href="/admin/password">Đổi mật khẩu</a>
 <form method="post" action="/admin/logout" style="margin:0"><input type="hidden" name="_csrf" value="${auth.csrfToken}"><button type="submit">Đăng xuất</button></form>
 </header><main>${body}</main></body></html>`.value;

@@ -36,6 +36,9 @@ import {
 } from './replies.js';
 
 /** What the engine needs of the catalogue (loadCatalogue's result satisfies it). */
+/** A national catalogue code typed on its own, optionally after "mã" / "thủ tục". */
+const PROCEDURE_CODE = /^(?:(?:mã|ma|thủ tục|thu tuc)\s*:?\s*)?(\d\.\d{6})$/i;
+
 export interface ProcedureLookup {
   byCode(code: string): CatalogueProcedure | null | undefined;
 }
@@ -184,7 +187,23 @@ export function createEngine(deps: EngineDeps): Engine {
   async function onQuestion(turn: Turn, text: string): Promise<Reply[]> {
     const masked = maskDigits(text);
     const codes = codesOf(turn.unit);
-    const result = deps.searcher.search(text, { top: 3, ...(codes ? { codes } : {}) });
+    // A procedure code typed as is ("1.001193", as printed on a poster or the national portal).
+    const typed = PROCEDURE_CODE.exec(text.trim());
+    const byCode = typed?.[1] ? lookup(turn, typed[1]) : null;
+    if (byCode) {
+      await deps.queryLog.record({
+        unitId: turn.key.unitId,
+        channel: turn.key.channel,
+        text: masked,
+        outcome: 'answered',
+        confidence: 1,
+        topCode: byCode.code,
+        at: now(),
+      });
+      return answer(turn, byCode, [], masked);
+    }
+    const aliases = turn.unit?.aliases;
+    const result = deps.searcher.search(text, { top: 3, ...(codes ? { codes } : {}), ...(aliases && aliases.size > 0 ? { aliases } : {}) });
     const hits = result.results.filter((h) => lookup(turn, h.code) !== null);
     const top = hits[0];
     const log = (outcome: 'answered' | 'choices' | 'none') =>

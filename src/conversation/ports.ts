@@ -99,6 +99,8 @@ export interface UnitContact {
   province: string | null;
   /** Restrict answers to these procedure codes; null or absent = the whole catalogue. */
   procedureCodes?: readonly string[] | null;
+  /** The unit's own phrasings (Searcher.contentKey → code), attached by its officers. */
+  aliases?: ReadonlyMap<string, string>;
 }
 
 export interface UnitDirectory {

@@ -22,7 +22,7 @@ import {
 } from './query-analyzer.js';
 import { loadDictionary, type Dictionary } from './dictionary.js';
 import { buildVocabularyCorrector } from './fuzzy.js';
-import { tokenize, type Token } from './normalize.js';
+import { foldMarks, tokenize, type Token } from './normalize.js';
 import type { SearchHit, SearchOptions, SearchOutcome, SearchResult, Searcher } from './types.js';
 
 export type { Searcher, SearchResult, SearchHit, SearchOptions, SearchOutcome, Aspect } from './types.js';
@@ -445,16 +445,15 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
   const touched = new Int32Array(N);
   const isTouched = new Uint8Array(N);
 
-  function search(query: string, opts: SearchOptions = {}): SearchResult {
-    const top = Math.max(1, Math.min(50, Math.floor(opts.top ?? 3)));
-    const q = typeof query === 'string' ? query : '';
+  /** The question analysed, with its content concepts (null when it cannot be analysed). */
+  function prepare(q: string): { analysis: AnalyzedQuery; concepts: Concept[]; content: Concept[] } | null {
     let analysis: AnalyzedQuery;
     try {
       analysis = analyzeQuery(q, dict, table, fillers, (t, p, n) => corrector.correct(t, p, n));
     } catch {
-      return { query: q, outcome: 'none', confidence: 0, results: [], aspects: [] };
+      return null;
     }
-    const { concepts, marked } = analysis;
+    const { concepts } = analysis;
     // An unmarked syllable kept weak because its folded form is both a filler and a content word
     // ("can": cần / cận) is content when it forms a catalogue pair with its neighbour ("ho can
     // ngheo" → hộ cận nghèo).
@@ -473,7 +472,58 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
         concepts[ci] = { ...c, weak: false };
       }
     });
-    const content = concepts.filter((c) => !c.weak);
+    return { analysis, concepts, content: concepts.filter((c) => !c.weak) };
+  }
+
+  /**
+   * What a question asks, independent of wording: its content words in the catalogue's terms
+   * (abbreviations expanded, synonyms mapped, fillers and aspect words removed), folded, sorted,
+   * distinct. "cho em hỏi làm giấy khai sinh cần gì ạ" and "lam giay khai sinh" meet here.
+   */
+  function contentKey(query: string): string | null {
+    const p = prepare(typeof query === 'string' ? query : '');
+    if (!p) return null;
+    const words = new Set<string>();
+    for (const c of p.content) for (const t of c.alts[0] ?? []) if (t.fold !== '') words.add(t.fold);
+    return words.size === 0 ? null : [...words].sort().join(' ');
+  }
+
+  const docByCode = new Map<string, DocInfo>();
+  for (const d of docs) docByCode.set(d.code, d);
+
+  function search(query: string, opts: SearchOptions = {}): SearchResult {
+    const result = rank(query, opts);
+    const aliases = opts.aliases;
+    if (!aliases || aliases.size === 0) return result;
+    // The question as typed, and folded: an alias attached from an unmarked question matches a
+    // marked one and the other way round (fillers are decided differently with and without marks).
+    let code: string | undefined;
+    for (const text of [result.query, foldMarks(result.query)]) {
+      const key = contentKey(text);
+      code = key === null ? undefined : aliases.get(key);
+      if (code !== undefined) break;
+    }
+    const doc = code === undefined ? undefined : docByCode.get(code);
+    if (!doc || (opts.codes && !opts.codes.has(doc.code))) return result;
+    // A phrasing an officer attached to this procedure for the unit: answered directly.
+    const top = Math.max(1, Math.min(50, Math.floor(opts.top ?? 3)));
+    const rest = result.results.filter((h) => h.code !== doc.code);
+    return {
+      query: result.query,
+      outcome: 'answer',
+      confidence: 1,
+      results: [{ code: doc.code, name: doc.name, score: 1 }, ...rest].slice(0, top),
+      aspects: result.aspects,
+    };
+  }
+
+  function rank(query: string, opts: SearchOptions): SearchResult {
+    const top = Math.max(1, Math.min(50, Math.floor(opts.top ?? 3)));
+    const q = typeof query === 'string' ? query : '';
+    const prepared = prepare(q);
+    if (!prepared) return { query: q, outcome: 'none', confidence: 0, results: [], aspects: [] };
+    const { analysis, concepts, content } = prepared;
+    const { marked } = analysis;
     if (content.length === 0) return { query: q, outcome: 'none', confidence: 0, results: [], aspects: analysis.aspects };
 
     // --- recall -----------------------------------------------------------------------------
@@ -847,6 +897,13 @@ export function buildSearchIndex(procedures: readonly CatalogueProcedure[], opti
 
   return {
     size: N,
+    contentKey(query: string): string | null {
+      try {
+        return contentKey(query);
+      } catch {
+        return null;
+      }
+    },
     search(query: string, opts?: SearchOptions): SearchResult {
       try {
         return search(query, opts);

@@ -27,10 +27,17 @@ export interface SearchOptions {
   top?: number;
   /** Restrict to a unit's subset of the catalogue; undefined = the whole catalogue. */
   codes?: ReadonlySet<string>;
+  /**
+   * A unit's own phrasings (contentKey → procedure code) that officers attached to procedures:
+   * a question with the same content is answered with that procedure.
+   */
+  aliases?: ReadonlyMap<string, string>;
 }
 
 export interface Searcher {
   search(query: string, options?: SearchOptions): SearchResult;
+  /** The wording-independent key of a question's content (see SearchOptions.aliases); null if none. */
+  contentKey(query: string): string | null;
   /** Number of indexed procedures. */
   readonly size: number;
 }

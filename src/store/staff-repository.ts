@@ -65,6 +65,47 @@ function withoutHash(u: StaffUserWithHash): StaffUser {
 
 export const API_TOKEN_PREFIX = 'mct_';
 
+/** An API token as listed in the admin (never its value, which is not stored). */
+export interface ApiTokenInfo {
+  id: number;
+  name: string;
+  /** The owner. */
+  userId: number;
+  username: string;
+  /** The owner's unit; null = province-wide. */
+  unitId: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const TokenRow = z.object({
+  id: Id,
+  name: z.string(),
+  user_id: Id,
+  username: z.string(),
+  unit_id: z.string().nullable(),
+  created_at: z.date(),
+  last_used_at: z.date().nullable(),
+  revoked_at: z.date().nullable(),
+});
+
+function tokenFromRow(raw: unknown): ApiTokenInfo {
+  const r = TokenRow.parse(raw);
+  return {
+    id: r.id,
+    name: r.name,
+    userId: r.user_id,
+    username: r.username,
+    unitId: r.unit_id,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+const TOKEN_COLUMNS = 't.id, t.name, t.user_id, u.username, u.unit_id, t.created_at, t.last_used_at, t.revoked_at';
+
 function tokenDigest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -120,6 +161,17 @@ export class StaffRepository {
     await this.db.query('UPDATE staff_users SET password_hash = $2, must_change_password = false WHERE id = $1', [userId, hash]);
   }
 
+  /**
+   * Replaces the password with a new one-time password (returned once) that must be changed at
+   * the next sign-in. Undefined when there is no such user.
+   */
+  async resetPassword(userId: number): Promise<string | undefined> {
+    const oneTimePassword = generateOneTimePassword();
+    const hash = await hashPassword(oneTimePassword);
+    const rows = await this.db.query('UPDATE staff_users SET password_hash = $2, must_change_password = true WHERE id = $1 RETURNING id', [userId, hash]);
+    return rows.length > 0 ? oneTimePassword : undefined;
+  }
+
   async setDisabled(userId: number, disabled: boolean): Promise<void> {
     await this.db.query('UPDATE staff_users SET disabled = $2 WHERE id = $1', [userId, disabled]);
   }
@@ -159,5 +211,37 @@ export class StaffRepository {
 
   async revokeApiToken(tokenId: number): Promise<void> {
     await this.db.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [tokenId]);
+  }
+
+  /**
+   * API tokens with their owner, newest first. Filters: userId = one owner's tokens; unitId =
+   * tokens of the users bound to that unit; neither = every token (a province-wide view).
+   */
+  async listApiTokens(filter: { userId?: number; unitId?: string } = {}, limit = 500): Promise<ApiTokenInfo[]> {
+    const n = Math.max(1, Math.min(5000, Math.floor(limit)));
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (filter.userId !== undefined) {
+      params.push(filter.userId);
+      where.push(`t.user_id = $${params.length}`);
+    }
+    if (filter.unitId !== undefined) {
+      params.push(filter.unitId);
+      where.push(`u.unit_id = $${params.length}`);
+    }
+    params.push(n);
+    const rows = await this.db.query(
+      `SELECT ${TOKEN_COLUMNS} FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(tokenFromRow);
+  }
+
+  /** One token with its owner (to check who may revoke it); undefined when unknown. */
+  async findApiToken(tokenId: number): Promise<ApiTokenInfo | undefined> {
+    const rows = await this.db.query(`SELECT ${TOKEN_COLUMNS} FROM api_tokens t JOIN staff_users u ON u.id = t.user_id WHERE t.id = $1`, [tokenId]);
+    return rows[0] ? tokenFromRow(rows[0]) : undefined;
   }
 }

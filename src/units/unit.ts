@@ -12,8 +12,9 @@ export const Unit = z.object({
   phone: z.string().nullable().default(null),
   email: z.string().nullable().default(null),
   hours: z.string().nullable().default(null),
-  portalUrl: z.string().url().nullable().default(null),
-  website: z.string().url().nullable().default(null),
+  // Shown to citizens as links: web addresses only (no javascript: or data: URLs).
+  portalUrl: z.string().url().regex(/^https?:\/\//i, 'phải là địa chỉ http(s)').nullable().default(null),
+  website: z.string().url().regex(/^https?:\/\//i, 'phải là địa chỉ http(s)').nullable().default(null),
   /** Restrict the bot to these procedure codes; null = the whole catalogue. */
   procedureCodes: z.array(z.string().regex(/^\d+\.\d+$/)).nullable().default(null),
 });

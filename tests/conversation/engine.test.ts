@@ -323,6 +323,42 @@ describe('conversation engine', () => {
     expect(all(await engine.handle(tap('mc:docs:1.001193')))).toContain('không còn trong danh mục');
   });
 
+  it('answers with the unit\'s own phrasing an officer attached, and not in another unit', async () => {
+    const make = (aliases?: ReadonlyMap<string, string>) => {
+      const searcher = new FakeSearcher(SCRIPTS);
+      const log = new MemoryQueryLog();
+      const engine = createEngine({
+        catalogue: fixtureCatalogue(),
+        searcher,
+        state: new MemoryStateStore(),
+        queryLog: log,
+        handoff: new MemoryHandoffQueue(),
+        units: new MemoryUnitDirectory([{ ...UNIT, ...(aliases ? { aliases } : {}) }]),
+        intents,
+      });
+      return { engine, searcher, log };
+    };
+    const question = 'giấy cho bà đi viện dưỡng lão';
+    const plain = make();
+    expect(all(await plain.engine.handle(text(question)))).not.toContain('Thủ tục đăng ký kết hôn');
+    const key = plain.searcher.contentKey(question) ?? '';
+    const withAlias = make(new Map([[key, '1.000894']]));
+    const replies = await withAlias.engine.handle(text(question));
+    expect(withAlias.searcher.calls[0]!.options?.aliases?.get(key)).toBe('1.000894');
+    expect(all(replies)).toContain(fixtureCatalogue().byCode('1.000894')?.name ?? '-');
+    expect(withAlias.log.entries.at(-1)?.outcome).toBe('answered');
+  });
+
+  it('answers a procedure code typed on its own', async () => {
+    const { engine, log } = rig();
+    const name = fixtureCatalogue().byCode('1.001193')?.name ?? '-';
+    expect(all(await engine.handle(text('1.001193')))).toContain(name);
+    expect(all(await engine.handle(text('mã 1.001193')))).toContain(name);
+    expect(log.entries.at(-1)).toMatchObject({ outcome: 'answered', topCode: '1.001193' });
+    // A code the catalogue does not have is an ordinary (unanswered) question.
+    expect(all(await engine.handle(text('9.999999')))).not.toContain(name);
+  });
+
   it('answers a list-only procedure honestly', async () => {
     const replies = await r.engine.handle(text('thủ tục trong danh sách'));
     expect(all(replies)).toContain('chưa có thông tin chi tiết');
