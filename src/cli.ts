@@ -317,7 +317,7 @@ async function runHandoff(args: string[]): Promise<number> {
     }
     const id = Number(positionals[0]);
     if (action === 'close' && Number.isInteger(id) && id > 0) {
-      const closed = await services.handoffs.close(id, 'cli');
+      const closed = await services.handoffs.close({ id, unitId: null, by: 'cli' });
       if (!closed) {
         process.stderr.write(`Không có yêu cầu gặp cán bộ số ${id} đang mở.\n`);
         return 1;

@@ -24,6 +24,7 @@ import { createHandoffsRouter } from './admin/handoffs-router.js';
 import { createQuestionsRouter } from './admin/questions-router.js';
 import { createUnitsRouter } from './admin/units-router.js';
 import { createUsersRouter } from './admin/users-router.js';
+import { createCatalogueRouter } from './admin/catalogue-router.js';
 import { signConnectToken } from './channels/connect/connect-link.js';
 import { createApiV1Router } from './api/api-v1-router.js';
 import express from 'express';
@@ -133,7 +134,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             createQueueDashboard([inbound.queue, outbound.queue]),
           ),
           createDashboardRouter({ auth, queryLog: services.queryLog, handoffs: services.handoffs, accounts: services.accounts }),
-          createHandoffsRouter({ auth, handoffs: services.handoffs, state: services.state }),
+          createHandoffsRouter({ auth, handoffs: services.handoffs, state: services.state, audit: services.audit }),
           createUsersRouter({ auth, staff: services.staff, audit: services.audit, units: services.units }),
           createUnitsRouter({
             auth,
@@ -145,6 +146,17 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             connectLink: (unitId) =>
               `${publicBaseUrl}/oauth/zalo/start?t=${encodeURIComponent(signConnectToken(config.SECRET_KEY ?? devSecret, unitId, 15 * 60))}`,
             onUnitsChanged: (unitId) => services.liveUnits.changed(unitId),
+          }),
+          createCatalogueRouter({
+            auth,
+            catalogue: services.catalogue,
+            search: (unitId, text) => services.liveUnits.search(services.searcher, unitId, text),
+            unitCodes: (unitId) => services.liveUnits.codes(unitId),
+            units: services.liveUnits,
+            accounts: services.accounts,
+            publicBaseUrl,
+            intents: services.intents,
+            maxInputChars: config.MAX_QUESTION_LENGTH,
           }),
           createQuestionsRouter({
             auth,

@@ -8,7 +8,7 @@ import { loadCatalogue, type Catalogue } from './catalogue/index.js';
 import { buildSearchIndex } from './search/index.js';
 import type { Searcher } from './search/types.js';
 import { createEngine, type Engine } from './conversation/engine.js';
-import { loadIntents } from './conversation/intents.js';
+import { loadIntents, type IntentSet } from './conversation/intents.js';
 import type { UnitContact, UnitDirectory } from './conversation/ports.js';
 import { openDatabase, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
@@ -39,6 +39,7 @@ export interface Services {
   defaultUnitId: string;
   catalogue: Catalogue;
   searcher: Searcher;
+  intents: IntentSet;
   engine: Engine;
   queryLog: QueryLogRepository;
   handoffs: HandoffRepository;
@@ -103,6 +104,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       searcher,
       intents,
       state,
+      transcript: state,
       queryLog,
       handoff: handoffs,
       units: directory,
@@ -126,6 +128,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       defaultUnitId,
       catalogue,
       searcher,
+      intents,
       engine,
       queryLog,
       handoffs,

@@ -6,7 +6,8 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { authOf, html, type Auth } from './auth/index.js';
 import { layout } from './admin-layout.js';
-import type { HandoffRepository } from '../store/handoff-repository.js';
+import type { Handoff, HandoffRepository } from '../store/handoff-repository.js';
+import type { AuditRepository } from '../store/audit-repository.js';
 import type { ConversationStateStore } from '../conversation/ports.js';
 import { ChannelName } from '../channels/channel.js';
 
@@ -14,13 +15,13 @@ export interface HandoffsDeps {
   auth: Auth;
   handoffs: HandoffRepository;
   state: ConversationStateStore;
+  audit: AuditRepository;
 }
+
+const Resolution = z.object({ resolution: z.enum(['answered', 'closed']).default('closed') });
 
 const TZ = 'Asia/Ho_Chi_Minh';
 const CHANNEL_VI: Record<ChannelName, string> = { messenger: 'Facebook Messenger', zalo: 'Zalo OA', web: 'Website' };
-// The repository has no get-by-id: ownership is checked against the unit's open list, so the
-// limit must be far above any realistic backlog.
-const OWNERSHIP_SCAN_LIMIT = 10_000;
 const PAGE_LIMIT = 500;
 
 const IdParam = z.string().regex(/^\d{1,15}$/).transform(Number);
@@ -53,6 +54,15 @@ export function routeParam(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
+/** The conversation before the request, folded away under the question. */
+function transcript(h: Handoff) {
+  if (h.transcript.length === 0) return '';
+  const lines = h.transcript.map(
+    (l) => html`<li><b>${l.from === 'citizen' ? 'Người dân' : 'Trợ lý ảo'}</b> <small>${formatVietnamTime(new Date(l.at))}</small><br>${l.text}</li>`,
+  );
+  return html`<details><summary>Cuộc trò chuyện trước đó (${h.transcript.length} tin)</summary><ol style="white-space:pre-line">${lines}</ol></details>`;
+}
+
 function channelLabel(channel: string): string {
   const c = ChannelName.safeParse(channel);
   return c.success ? CHANNEL_VI[c.data] : channel;
@@ -71,9 +81,11 @@ export function createHandoffsRouter(deps: HandoffsDeps): Router {
     const open = await deps.handoffs.open(unitId, PAGE_LIMIT);
     const rows = open.map(
       (h) => html`<tr><td>${formatVietnamTime(h.createdAt)}</td><td>${channelLabel(h.channel)}</td><td>${pseudonym(h.userRef)}</td>
-<td>${h.text}</td>
+<td>${h.text}${transcript(h)}</td>
 <td><form method="post" action="/admin/units/${encodeURIComponent(unitId)}/handoffs/${h.id}/close" style="margin:0">
-<input type="hidden" name="_csrf" value="${auth.csrfToken}"><button type="submit">Đã xử lý, trả lại cho trợ lý ảo</button></form></td></tr>`,
+<input type="hidden" name="_csrf" value="${auth.csrfToken}">
+<button type="submit" name="resolution" value="answered">Đã trả lời</button>
+<button type="submit" name="resolution" value="closed">Đóng, không cần trả lời</button></form></td></tr>`,
     );
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
@@ -82,7 +94,7 @@ export function createHandoffsRouter(deps: HandoffsDeps): Router {
         auth,
         html`<h1>Yêu cầu gặp cán bộ</h1>
 <p>Đơn vị: ${unitId} · Đang mở: ${open.length}</p>
-<p>Trả lời người dân trong hộp thư của kênh tương ứng, sau đó bấm “Đã xử lý” để trợ lý ảo trả lời lại người đó.</p>
+<p>Trả lời người dân trong hộp thư của kênh tương ứng (Trang Facebook, Zalo OA), sau đó bấm “Đã trả lời” (hoặc “Đóng” nếu không cần trả lời) để trợ lý ảo trả lời lại người đó.</p>
 ${
   open.length === 0
     ? html`<p>Không có yêu cầu nào đang mở.</p>`
@@ -96,16 +108,19 @@ ${
     const auth = authOf(res);
     const unitId = routeParam(req.params.unitId);
     const id = IdParam.safeParse(req.params.id);
-    // close() does not look at the unit: check first that the request is an open one of this
-    // unit, so an officer cannot close another unit's hand-off by guessing ids.
-    const own = id.success && unitId !== null ? (await deps.handoffs.open(unitId, OWNERSHIP_SCAN_LIMIT)).some((h) => h.id === id.data) : false;
-    if (!id.success || unitId === null || !own) {
+    const form = Resolution.safeParse(req.body ?? {});
+    // close() ends only an open request of this unit: another unit's id is "not found".
+    const closed =
+      id.success && unitId !== null && form.success
+        ? await deps.handoffs.close({ id: id.data, unitId, by: auth.user.username, resolution: form.data.resolution })
+        : undefined;
+    if (!closed || unitId === null || !form.success) {
       res.status(404).json({ error: { code: 'NOT_FOUND', message: 'Không tìm thấy yêu cầu này.' } });
       return;
     }
-    const closed = await deps.handoffs.close(id.data, auth.user.username);
-    const channel = ChannelName.safeParse(closed?.channel);
-    if (closed && channel.success) {
+    await deps.audit.record({ actor: auth.user.id, action: `handoff.${form.data.resolution}`, unitId, target: String(closed.id) });
+    const channel = ChannelName.safeParse(closed.channel);
+    if (channel.success) {
       await deps.state.clear({ unitId: closed.unitId, channel: channel.data, userId: closed.userRef });
     }
     res.redirect(303, `/admin/units/${encodeURIComponent(unitId)}/handoffs`);

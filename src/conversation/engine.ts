@@ -16,6 +16,8 @@ import type {
   ConversationStateStore,
   HandoffQueue,
   QueryLog,
+  TranscriptLine,
+  TranscriptStore,
   UnitContact,
   UnitDirectory,
 } from './ports.js';
@@ -39,6 +41,10 @@ import {
 /** A national catalogue code typed on its own, optionally after "mã" / "thủ tục". */
 const PROCEDURE_CODE = /^(?:(?:mã|ma|thủ tục|thu tuc)\s*:?\s*)?(\d\.\d{6})$/i;
 
+/** Characters of one transcript line (a long answer is cut: the officer sees its start). */
+const TRANSCRIPT_TEXT_MAX = 400;
+const clip = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max - 1) + '…');
+
 export interface ProcedureLookup {
   byCode(code: string): CatalogueProcedure | null | undefined;
 }
@@ -50,6 +56,8 @@ export interface EngineDeps {
   queryLog: QueryLog;
   handoff: HandoffQueue;
   units: UnitDirectory;
+  /** Keeps the last lines of each conversation for the officer of a hand-off (optional). */
+  transcript?: TranscriptStore;
   /** Loaded with loadIntents(dir). */
   intents: IntentSet;
   /** Defaults to the catalogue's formatTime / formatFee. */
@@ -147,7 +155,16 @@ export function createEngine(deps: EngineDeps): Engine {
     const state = turn.state;
     const question = typed !== null ? maskDigits(typed) : (state?.question ?? texts.messages.buttons.handoff);
     const at = now();
-    await deps.handoff.request({ unitId: turn.key.unitId, channel: turn.key.channel, userId: turn.key.userId, text: question, at });
+    const transcript = deps.transcript ? await deps.transcript.read(turn.key) : [];
+    await deps.handoff.request({
+      unitId: turn.key.unitId,
+      channel: turn.key.channel,
+      userId: turn.key.userId,
+      text: question,
+      at,
+      // The message that asked for an officer is not in the transcript yet (it is added after the turn).
+      transcript: [...transcript, ...(typed !== null ? [{ from: 'citizen' as const, text: question, at: at.getTime() }] : [])],
+    });
     await deps.queryLog.record({
       unitId: turn.key.unitId,
       channel: turn.key.channel,
@@ -323,6 +340,40 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
+  /** Adds the turn to the conversation's transcript (what an officer reads on a hand-off). */
+  async function remember(event: InboundEvent, replies: readonly Reply[]): Promise<void> {
+    if (!deps.transcript || event.kind === 'unfollow' || event.kind === 'follow') return;
+    const at = now().getTime();
+    const said = event.kind === 'postback' && event.payload !== undefined ? describePayload(event.payload) : maskDigits(event.text ?? '').trim();
+    const lines: TranscriptLine[] = [];
+    if (said !== '') lines.push({ from: 'citizen', text: said.slice(0, TRANSCRIPT_TEXT_MAX), at });
+    // A reply in handoff mode is empty: the officer answers in the platform's own inbox.
+    for (const r of replies) if (r.text.trim() !== '') lines.push({ from: 'bot', text: clip(r.text, TRANSCRIPT_TEXT_MAX), at });
+    await deps.transcript.append({ unitId: event.unitId, channel: event.channel, userId: event.userId }, lines, stateTtl);
+  }
+
+  /** A button tap as an officer can read it ("Bấm nút: Giấy tờ cần nộp — 1.001193"). */
+  function describePayload(payload: string): string {
+    const p = parsePayload(payload);
+    if (!p) return 'Bấm nút';
+    const b = texts.messages.buttons;
+    const labels: Record<ParsedPayload['action'], string> = {
+      pick: 'Chọn thủ tục',
+      docs: b.documents,
+      steps: b.steps,
+      fee: b.feeTime,
+      legal: b.legal,
+      online: b.online,
+      where: 'Nơi nộp',
+      forms: 'Mẫu đơn, tờ khai',
+      result: 'Kết quả',
+      menu: b.menu,
+      contact: b.contact,
+      handoff: b.handoff,
+    };
+    return `Bấm nút: ${labels[p.action]}${'code' in p ? ` — ${p.code}` : ''}`;
+  }
+
   /** Remembers the last reply's button payloads in the state (see ConversationState.buttons). */
   async function rememberButtons(event: InboundEvent, replies: readonly Reply[]): Promise<void> {
     const last = [...replies].reverse().find((r) => r.buttons.length + r.quickReplies.length > 0);
@@ -339,6 +390,7 @@ export function createEngine(deps: EngineDeps): Engine {
       try {
         const replies = await handleUnsafe(event);
         await rememberButtons(event, replies);
+        await remember(event, replies);
         return replies;
       } catch (error) {
         deps.onError?.(error, event);

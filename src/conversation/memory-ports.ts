@@ -8,9 +8,12 @@ import type {
   HandoffRequest,
   QueryLog,
   QueryLogEntry,
+  TranscriptLine,
+  TranscriptStore,
   UnitContact,
   UnitDirectory,
 } from './ports.js';
+import { TRANSCRIPT_LINES } from './ports.js';
 
 function keyString(key: ConversationKey): string {
   // JSON keeps the three parts apart even if an id contains a separator character.
@@ -41,6 +44,20 @@ export class MemoryStateStore implements ConversationStateStore {
 
   async clear(key: ConversationKey): Promise<void> {
     this.entries.delete(keyString(key));
+  }
+}
+
+export class MemoryTranscriptStore implements TranscriptStore {
+  private readonly lines = new Map<string, TranscriptLine[]>();
+  constructor(private readonly max = TRANSCRIPT_LINES) {}
+
+  async append(key: ConversationKey, lines: readonly TranscriptLine[]): Promise<void> {
+    const k = keyString(key);
+    this.lines.set(k, [...(this.lines.get(k) ?? []), ...lines].slice(-this.max));
+  }
+
+  async read(key: ConversationKey): Promise<TranscriptLine[]> {
+    return [...(this.lines.get(keyString(key)) ?? [])];
   }
 }
 

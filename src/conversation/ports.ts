@@ -82,6 +82,25 @@ export interface HandoffRequest {
   /** What the citizen asked (digit-masked): the message, or the last question before the tap. */
   text: string;
   at: Date;
+  /** The conversation so far (oldest first, digits masked), for the officer who takes over. */
+  transcript?: TranscriptLine[];
+}
+
+/** One line of a conversation as an officer reads it: who said it, what, when (epoch ms). */
+export const TranscriptLine = z.object({
+  from: z.enum(['citizen', 'bot']),
+  text: z.string().max(2000),
+  at: z.number(),
+});
+export type TranscriptLine = z.infer<typeof TranscriptLine>;
+
+/** How many lines of a conversation are kept for the officer (the newest). */
+export const TRANSCRIPT_LINES = 16;
+
+/** The last lines of each conversation, short-lived like the state (never in PostgreSQL). */
+export interface TranscriptStore {
+  append(key: ConversationKey, lines: readonly TranscriptLine[], ttlSeconds: number): Promise<void>;
+  read(key: ConversationKey): Promise<TranscriptLine[]>;
 }
 
 export interface HandoffQueue {

@@ -5,11 +5,14 @@ import { createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   ConversationState,
+  TRANSCRIPT_LINES,
+  TranscriptLine,
   type ConversationKey,
   type ConversationStateStore,
+  type TranscriptStore,
 } from '../conversation/ports.js';
 
-export class RedisConversationStateStore implements ConversationStateStore {
+export class RedisConversationStateStore implements ConversationStateStore, TranscriptStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -41,5 +44,31 @@ export class RedisConversationStateStore implements ConversationStateStore {
 
   async clear(k: ConversationKey): Promise<void> {
     await this.redis.del(this.key(k));
+  }
+
+  /** The newest TRANSCRIPT_LINES lines, in a capped list that expires with the conversation. */
+  async append(k: ConversationKey, lines: readonly TranscriptLine[], ttlSeconds: number): Promise<void> {
+    if (lines.length === 0) return;
+    const key = this.key(k) + ':lines';
+    await this.redis
+      .multi()
+      .rpush(key, ...lines.map((l) => JSON.stringify(l)))
+      .ltrim(key, -TRANSCRIPT_LINES, -1)
+      .expire(key, Math.max(1, Math.round(ttlSeconds)))
+      .exec();
+  }
+
+  async read(k: ConversationKey): Promise<TranscriptLine[]> {
+    const raw = await this.redis.lrange(this.key(k) + ':lines', 0, -1);
+    const out: TranscriptLine[] = [];
+    for (const r of raw) {
+      try {
+        const parsed = TranscriptLine.safeParse(JSON.parse(r));
+        if (parsed.success) out.push(parsed.data);
+      } catch {
+        // A line that does not parse is skipped, not fatal.
+      }
+    }
+    return out;
   }
 }

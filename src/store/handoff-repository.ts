@@ -1,5 +1,6 @@
 // Hand-off requests (table `handoffs`): a citizen asked for an officer.
-import type { HandoffQueue, HandoffRequest } from '../conversation/ports.js';
+import { z } from 'zod';
+import { TranscriptLine, type HandoffQueue, type HandoffRequest } from '../conversation/ports.js';
 import type { Queryable } from './database.js';
 import { maskDigits } from './query-log-repository.js';
 
@@ -11,7 +12,12 @@ export interface Handoff {
   text: string;
   status: 'open' | 'answered' | 'closed';
   createdAt: Date;
+  /** The conversation before the request, oldest first (digits masked). */
+  transcript: TranscriptLine[];
 }
+
+/** How an officer ends a request: they answered the citizen, or closed it without an answer. */
+export type HandoffResolution = 'answered' | 'closed';
 
 interface Row {
   id: string | number;
@@ -21,7 +27,29 @@ interface Row {
   text: string;
   status: Handoff['status'];
   created_at: Date;
+  transcript: unknown;
 }
+
+const Transcript = z.array(TranscriptLine).catch([]);
+
+function toHandoff(r: Row): Handoff {
+  // pg and PGlite parse jsonb; tolerate a string from a driver that does not.
+  const raw: unknown = typeof r.transcript === 'string' ? JSON.parse(r.transcript) : r.transcript;
+  return {
+    id: Number(r.id),
+    unitId: r.unit_id,
+    channel: r.channel,
+    userRef: r.user_ref,
+    text: r.text,
+    status: r.status,
+    createdAt: r.created_at,
+    transcript: Transcript.parse(raw),
+  };
+}
+
+const maskLines = (lines: readonly TranscriptLine[] | undefined): string =>
+  JSON.stringify((lines ?? []).slice(-TRANSCRIPT_KEEP).map((l) => ({ ...l, text: maskDigits(l.text).slice(0, 2000) })));
+const TRANSCRIPT_KEEP = 20;
 
 export class HandoffRepository implements HandoffQueue {
   constructor(private readonly db: Queryable) {}
@@ -29,27 +57,29 @@ export class HandoffRepository implements HandoffQueue {
   async request(r: HandoffRequest): Promise<void> {
     // One open request per citizen: a second "gặp cán bộ" refreshes it instead of piling up.
     const updated = await this.db.query(
-      `UPDATE handoffs SET text = $4, updated_at = $5
+      `UPDATE handoffs SET text = $4, updated_at = $5, transcript = $6::jsonb
        WHERE unit_id = $1 AND channel = $2 AND user_ref = $3 AND status = 'open' RETURNING id`,
-      [r.unitId, r.channel, r.userId, maskDigits(r.text), r.at],
+      [r.unitId, r.channel, r.userId, maskDigits(r.text), r.at, maskLines(r.transcript)],
     );
     if (updated.length > 0) return;
     await this.db.query(
-      `INSERT INTO handoffs (unit_id, channel, user_ref, text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-      [r.unitId, r.channel, r.userId, maskDigits(r.text), r.at],
+      `INSERT INTO handoffs (unit_id, channel, user_ref, text, created_at, updated_at, transcript) VALUES ($1, $2, $3, $4, $5, $5, $6::jsonb)`,
+      [r.unitId, r.channel, r.userId, maskDigits(r.text), r.at, maskLines(r.transcript)],
     );
   }
 
-  /** Closes an open request; returns it (so the caller can give the citizen back to the bot). */
-  async close(id: number, by: string): Promise<Handoff | undefined> {
+  /**
+   * Ends an open request of `unitId` (null: any unit — the CLI) as answered or closed; returns it
+   * (so the caller can give the citizen back to the bot), or undefined if there is no such open
+   * request in that unit.
+   */
+  async close(input: { id: number; unitId: string | null; by: string; resolution?: HandoffResolution }): Promise<Handoff | undefined> {
     const rows = await this.db.query<Row>(
-      `UPDATE handoffs SET status = 'closed', handled_by = $2, updated_at = now() WHERE id = $1 AND status <> 'closed' RETURNING *`,
-      [id, by],
+      `UPDATE handoffs SET status = $3, handled_by = $4, updated_at = now()
+       WHERE id = $1 AND ($2::text IS NULL OR unit_id = $2) AND status = 'open' RETURNING *`,
+      [input.id, input.unitId, input.resolution ?? 'closed', input.by],
     );
-    const r = rows[0];
-    return r
-      ? { id: Number(r.id), unitId: r.unit_id, channel: r.channel, userRef: r.user_ref, text: r.text, status: r.status, createdAt: r.created_at }
-      : undefined;
+    return rows[0] ? toHandoff(rows[0]) : undefined;
   }
 
   async countOpen(unitId: string | null): Promise<number> {
@@ -65,14 +95,6 @@ export class HandoffRepository implements HandoffQueue {
       `SELECT * FROM handoffs WHERE unit_id = $1 AND status = 'open' ORDER BY created_at LIMIT $2`,
       [unitId, limit],
     );
-    return rows.map((r) => ({
-      id: Number(r.id),
-      unitId: r.unit_id,
-      channel: r.channel,
-      userRef: r.user_ref,
-      text: r.text,
-      status: r.status,
-      createdAt: r.created_at,
-    }));
+    return rows.map(toHandoff);
   }
 }

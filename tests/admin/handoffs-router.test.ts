@@ -38,6 +38,7 @@ let base = '';
 let handoffs: HandoffRepository;
 const state = new RecordingState();
 let cookieA = '';
+let audit: AuditRepository;
 
 beforeAll(async () => {
   db = await openDatabase({ dataDir: 'memory://' });
@@ -46,6 +47,7 @@ beforeAll(async () => {
   redis = new Redis(TEST_REDIS_URL);
   const staff = new StaffRepository(db);
   handoffs = new HandoffRepository(db);
+  audit = new AuditRepository(db);
   const auth = createAuth({
     sessions: new SessionStore(redis, { prefix: prefix + 'sess:' }),
     limiter: new LoginLimiter(redis, { prefix: prefix + 'login:' }),
@@ -53,7 +55,7 @@ beforeAll(async () => {
     audit: new AuditRepository(db),
     secureCookies: false,
   });
-  const app = createApp({ logger: createLogger('silent'), readiness: [], routers: [auth.router, createHandoffsRouter({ auth, handoffs, state })] });
+  const app = createApp({ logger: createLogger('silent'), readiness: [], routers: [auth.router, createHandoffsRouter({ auth, handoffs, state, audit })] });
   server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -96,7 +98,18 @@ describe('hand-offs page', () => {
   });
 
   it('lists the unit’s open requests, escaped, without the raw platform id', async () => {
-    await handoffs.request({ unitId: 'xa-a', channel: 'zalo', userId: 'zalo-user-987654', text: '<script>alert(1)</script> cấp lại CCCD', at: new Date('2026-03-04T02:30:00Z') });
+    await handoffs.request({
+      unitId: 'xa-a',
+      channel: 'zalo',
+      userId: 'zalo-user-987654',
+      text: '<script>alert(1)</script> cấp lại CCCD',
+      at: new Date('2026-03-04T02:30:00Z'),
+      transcript: [
+        { from: 'citizen', text: 'cấp lại căn cước, sđt 0912345678', at: Date.parse('2026-03-04T02:28:00Z') },
+        { from: 'bot', text: 'Thủ tục cấp lại thẻ căn cước <b>', at: Date.parse('2026-03-04T02:28:00Z') },
+        { from: 'citizen', text: '<script>alert(1)</script> cấp lại CCCD', at: Date.parse('2026-03-04T02:30:00Z') },
+      ],
+    });
     await handoffs.request({ unitId: 'xa-b', channel: 'web', userId: 'web-b', text: 'việc của xã B', at: new Date('2026-03-04T03:00:00Z') });
     const res = await get('/admin/units/xa-a/handoffs', cookieA);
     expect(res.status).toBe(200);
@@ -110,6 +123,12 @@ describe('hand-offs page', () => {
     expect(page).toContain(pseudonym('zalo-user-987654'));
     expect(page).not.toContain('việc của xã B');
     expect(page).toMatch(/action="\/admin\/units\/xa-a\/handoffs\/\d+\/close"/);
+    // The conversation so far, digits masked, escaped.
+    expect(page).toContain('Cuộc trò chuyện trước đó (3 tin)');
+    expect(page).toContain('cấp lại căn cước, sđt #');
+    expect(page).not.toContain('0912345678');
+    expect(page).toContain('Thủ tục cấp lại thẻ căn cước &lt;b&gt;');
+    expect(page).toContain('<b>Trợ lý ảo</b>');
   });
 
   it('refuses an officer of another unit', async () => {
@@ -140,8 +159,9 @@ describe('hand-offs page', () => {
     const page = await (await get('/admin/units/xa-a/handoffs', cookieA)).text();
     const csrf = csrfIn(page);
     const [id] = await openIds('xa-a');
-    const res = await post(`/admin/units/xa-a/handoffs/${id}/close`, { _csrf: csrf }, cookieA);
+    const res = await post(`/admin/units/xa-a/handoffs/${id}/close`, { _csrf: csrf, resolution: 'answered' }, cookieA);
     expect(res.status).toBe(303);
+    expect((await audit.list('xa-a', 10)).find((e) => e.action === 'handoff.answered')?.target).toBe(String(id));
     expect(res.headers.get('location')).toBe('/admin/units/xa-a/handoffs');
     expect(state.cleared).toEqual([{ unitId: 'xa-a', channel: 'zalo', userId: 'zalo-user-987654' }]);
     expect(await openIds('xa-a')).toEqual([]);

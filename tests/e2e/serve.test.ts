@@ -88,8 +88,12 @@ describe('motcua serve', () => {
     const services = srv.running.services;
     const open = (await services.handoffs.open(services.defaultUnitId)).find((h) => h.userRef === me);
     expect(open).toBeDefined();
-    const closed = await services.handoffs.close(open?.id ?? 0, 'test');
-    expect(closed?.status).toBe('closed');
+    // The conversation so far travels with the request, for the officer.
+    expect(open?.transcript.map((l) => l.from)).toContain('citizen');
+    expect(open?.transcript.at(-1)).toMatchObject({ from: 'citizen', text: 'gặp cán bộ' });
+    expect(await services.handoffs.close({ id: open?.id ?? 0, unitId: 'xa-khac', by: 'test' })).toBeUndefined();
+    const closed = await services.handoffs.close({ id: open?.id ?? 0, unitId: services.defaultUnitId, by: 'test', resolution: 'answered' });
+    expect(closed?.status).toBe('answered');
     await services.state.clear({ unitId: services.defaultUnitId, channel: 'web', userId: me });
     const back = await chat({ sessionId: me, text: 'đăng ký khai sinh' });
     expect(back.replies.map((r) => r.text).join('\n')).toMatch(/khai sinh/i);

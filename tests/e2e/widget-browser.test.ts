@@ -8,6 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { widgetLink } from '../../src/admin/catalogue-router.js';
+import { formatFee, formatTime } from '../../src/catalogue/format.js';
+import { loadIntents } from '../../src/conversation/intents.js';
+import { procedureAnswer } from '../../src/conversation/replies.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p)) ?? '/usr/bin/chromium';
 const SHOTS = process.env.MOTCUA_SCREENSHOTS_DIR ?? path.join(os.tmpdir(), 'motcua-screenshots');
@@ -81,5 +85,50 @@ describe('chat page in a browser', () => {
     await page.screenshot({ path: path.join(SHOTS, 'widget-embedded.png') });
     await page.close();
     await new Promise<void>((r) => site.close(() => r()));
+  });
+
+  it('opens on a procedure from a poster’s QR link', async () => {
+    const { catalogue, units, defaultUnitId, config } = srv.running.services;
+    const khaiSinh = catalogue.procedures.find((p) => p.name === 'Thủ tục đăng ký khai sinh');
+    expect(khaiSinh).toBeDefined();
+    const code = khaiSinh?.code ?? '';
+    // What the bot's own reply function says for this procedure and unit.
+    const expected = procedureAnswer(
+      { texts: loadIntents(config.INTENTS_DIR), format: { time: formatTime, fee: formatFee }, unit: (await units.get(defaultUnitId)) ?? null },
+      khaiSinh!,
+    )[0]!.text;
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    // The very link the poster prints under its website QR code.
+    await page.goto(widgetLink(srv.url, defaultUnitId, `mc:pick:${code}`));
+    const first = page.getByTestId('message-bot').first();
+    await first.waitFor();
+    expect(await first.locator('.msg__text').textContent()).toBe(expected);
+    expect(await page.getByTestId('message-bot').count()).toBe(1);
+    // The conversation goes on from there: the documents button answers for the same procedure.
+    await page.getByTestId('reply-button').filter({ hasText: /Giấy tờ/i }).first().click();
+    await expect.poll(() => page.getByTestId('message-bot').count()).toBeGreaterThan(1);
+    expect(await page.getByTestId('message-bot').nth(1).textContent()).toContain(khaiSinh!.name);
+    await page.screenshot({ path: path.join(SHOTS, 'chat-deep-link.png') });
+    // Reloading without the ref is an ordinary visit: the greeting, not the procedure again.
+    await page.goto(`${srv.url}/?unit=${defaultUnitId}`);
+    await page.getByTestId('message-bot').first().waitFor();
+    expect(await page.getByTestId('message-bot').first().textContent()).not.toContain(khaiSinh!.name);
+    await page.close();
+  });
+
+  it('ignores a hostile ref in the link', async () => {
+    const page = await browser.newPage();
+    let dialogs = 0;
+    page.on('dialog', (d) => {
+      dialogs++;
+      void d.dismiss();
+    });
+    await page.goto(`${srv.url}/?ref=${encodeURIComponent('"><script>alert(1)</script>')}`);
+    await page.getByTestId('message-bot').first().waitFor();
+    // The ordinary greeting, with the menu topics.
+    expect(await page.getByTestId('quick-reply').count()).toBeGreaterThan(0);
+    expect(await page.content()).not.toContain('alert(1)');
+    expect(dialogs).toBe(0);
+    await page.close();
   });
 });

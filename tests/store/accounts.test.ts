@@ -47,14 +47,14 @@ describe.each([
 
   it('stores secrets sealed, routes by platform and external id, merges secret updates', async () => {
     const accounts = new AccountRepository(db, box);
-    const a = await accounts.upsert({ unitId: 'xa-a', platform: 'zalo', externalId: '579745863508352884', secrets: { accessToken: 'AT1', refreshToken: 'RT1' } });
+    const a = await accounts.upsert({ unitId: 'xa-a', platform: 'zalo', externalId: '579745863508352884', secrets: { accessToken: 'access-token-one', refreshToken: 'refresh-token-one' } });
     await accounts.upsert({ unitId: 'xa-b', platform: 'messenger', externalId: '106000000000001', secrets: { pageAccessToken: 'EAAG1' } });
     const raw = await db.query<{ secrets: string }>('SELECT secrets FROM channel_accounts WHERE id = $1', [a.id]);
-    expect(raw[0]?.secrets).not.toMatch(/AT1|RT1/);
+    expect(raw[0]?.secrets).not.toMatch(/access-token-one|refresh-token-one/);
     expect((await accounts.find('zalo', '579745863508352884'))?.unitId).toBe('xa-a');
     expect(await accounts.find('messenger', '579745863508352884')).toBeUndefined();
     await accounts.upsert({ unitId: 'xa-a', platform: 'zalo', externalId: '579745863508352884', secrets: { accessToken: 'AT2' } });
-    expect((await accounts.find('zalo', '579745863508352884'))?.secrets).toEqual({ accessToken: 'AT2', refreshToken: 'RT1' });
+    expect((await accounts.find('zalo', '579745863508352884'))?.secrets).toEqual({ accessToken: 'AT2', refreshToken: 'refresh-token-one' });
     await accounts.setStatus(a.id, 'reconnect_required', 'refresh token rejected');
     expect((await accounts.find('zalo', '579745863508352884'))?.status).toBe('reconnect_required');
   });
