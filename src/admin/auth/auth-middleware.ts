@@ -9,7 +9,7 @@ import type { AuditRepository } from '../../store/audit-repository.js';
 import type { StaffRepository, StaffUser } from '../../store/staff-repository.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { AUTH_ERRORS, AUTH_MESSAGES as M, type AuthErrorCode } from './messages.js';
-import { loginPage, passwordPage } from './pages.js';
+import { errorPage, loginPage, passwordPage } from './pages.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { Action, Role, can, hasRole } from './roles.js';
 import type { SessionData, SessionStore } from './session-store.js';
@@ -91,8 +91,14 @@ const PasswordForm = z.object({
 });
 const CsrfField = z.object({ _csrf: z.string().max(200) });
 
-function sendError(res: Response, code: AuthErrorCode): void {
+function sendError(res: Response, code: AuthErrorCode, req?: Request): void {
   const e = AUTH_ERRORS[code];
+  // A browser asking for a page gets a page in Vietnamese; API clients and scripts get JSON.
+  if (req && !wantsJson(req) && (req.headers.accept ?? '').includes('text/html')) {
+    pageHeaders(res);
+    res.status(e.status).send(errorPage(e.message));
+    return;
+  }
   res.status(e.status).json({ error: { code, message: e.message } });
 }
 
@@ -218,24 +224,24 @@ export function createAuth(deps: AuthDeps): Auth {
         // Bearer tokens only for /api: admin pages work with the cookie session alone.
         const ctx = api ? await fromToken(req) : await fromSession(req);
         if (!ctx) {
-          if (wantsJson(req)) sendError(res, 'UNAUTHENTICATED');
+          if (wantsJson(req)) sendError(res, 'UNAUTHENTICATED', req);
           else res.redirect(302, '/admin/login');
           return;
         }
         if (ctx.via === 'session' && isStateChanging(req)) {
           if (req.body === undefined) await parseForm(req, res);
           if (!csrfOk(req, ctx)) {
-            sendError(res, 'CSRF_INVALID');
+            sendError(res, 'CSRF_INVALID', req);
             return;
           }
         }
         if (ctx.user.mustChangePassword) {
           if (ctx.via === 'session' && !isStateChanging(req)) res.redirect(302, '/admin/password');
-          else sendError(res, 'PASSWORD_CHANGE_REQUIRED');
+          else sendError(res, 'PASSWORD_CHANGE_REQUIRED', req);
           return;
         }
         if (!allowed(ctx, req, requirement)) {
-          sendError(res, 'FORBIDDEN');
+          sendError(res, 'FORBIDDEN', req);
           return;
         }
         res.locals.auth = ctx;
@@ -324,7 +330,7 @@ export function createAuth(deps: AuthDeps): Auth {
       return undefined;
     }
     if (!csrfOk(req, ctx)) {
-      sendError(res, 'CSRF_INVALID');
+      sendError(res, 'CSRF_INVALID', req);
       return undefined;
     }
     return ctx;

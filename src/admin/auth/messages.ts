@@ -19,6 +19,8 @@ export const AUTH_MESSAGES = {
   passwordMismatch: 'Hai lần nhập mật khẩu mới không khớp.',
   passwordSame: 'Mật khẩu mới phải khác mật khẩu hiện tại.',
   logout: 'Đăng xuất',
+  errorTitle: 'Không thực hiện được',
+  backHome: 'Về trang chủ quản trị',
   unauthenticated: 'Vui lòng đăng nhập.',
   forbidden: 'Bạn không có quyền thực hiện thao tác này.',
   csrfInvalid: 'Phiên làm việc không hợp lệ hoặc đã hết hạn. Vui lòng tải lại trang.',

@@ -52,3 +52,13 @@ ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
 <form method="post" action="/admin/logout"><input type="hidden" name="_csrf" value="${opts.csrfToken}"><button type="submit">${M.logout}</button></form>`,
   );
 }
+
+/** A refusal (403 and the like) as a page: the reason, and a way back. */
+export function errorPage(message: string): string {
+  return layout(
+    M.errorTitle,
+    html`<h1>${M.errorTitle}</h1>
+<p class="error" role="alert">${message}</p>
+<p><a href="/admin">${M.backHome}</a></p>`,
+  );
+}

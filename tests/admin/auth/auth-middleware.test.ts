@@ -238,6 +238,13 @@ describe('admin sign-in', () => {
     const other = await get('/admin/units/xa-b/handoffs', cookie);
     expect(other.status).toBe(403);
     expect(await other.json()).toMatchObject({ error: { code: 'FORBIDDEN', message: 'Bạn không có quyền thực hiện thao tác này.' } });
+    // A browser gets the refusal as a page in Vietnamese.
+    const page = await get('/admin/units/xa-b/handoffs', cookie, { accept: 'text/html,application/xhtml+xml' });
+    expect(page.status).toBe(403);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const body = await page.text();
+    expect(body).toContain('Bạn không có quyền thực hiện thao tác này.');
+    expect(body).toContain('href="/admin"');
     const t = await staff.createApiToken(u?.user.id ?? 0, 'api');
     const bearer = { authorization: `Bearer ${t.token}` };
     expect((await get('/api/units/xa-a/handoffs', undefined, bearer)).status).toBe(200);
