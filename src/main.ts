@@ -163,15 +163,20 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             queryLog: services.queryLog,
             search: (unitId, text) => services.liveUnits.search(services.searcher, unitId, text),
             contentKey: (text) => services.searcher.contentKey(text),
-            procedureName: (unitId, code) => {
-              const codes = services.liveUnits.codes(unitId);
-              return codes && !codes.has(code) ? undefined : services.catalogue.byCode(code)?.name;
-            },
-            aliases: services.aliases,
-            audit: services.audit,
-            onAliasesChanged: (unitId) => services.liveUnits.changed(unitId),
+            procedureName: services.procedureName,
+            aliases: services.aliasService,
           }),
-          createApiV1Router({ auth, searcher: services.searcher, queryLog: services.queryLog, handoffs: services.handoffs }),
+          createApiV1Router({
+            auth,
+            searcher: services.searcher,
+            queryLog: services.queryLog,
+            handoffs: services.handoffs,
+            unitSearch: (unitId, text, top) => services.liveUnits.search(services.searcher, unitId, text, top),
+            units: () => services.liveUnits.list(),
+            aliases: services.aliasService,
+            audit: services.audit,
+            state: services.state,
+          }),
           createWebhookRouter({
             messenger: platforms.messengerWebhook,
             zalo: platforms.zaloWebhook,

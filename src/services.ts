@@ -20,6 +20,7 @@ import { RedisConversationStateStore } from './store/conversation-state-store.js
 import { loadUnitsFile, type Unit } from './units/unit.js';
 import { LiveUnits } from './units/live-units.js';
 import { AliasRepository } from './store/alias-repository.js';
+import { createAliasService, type AliasService } from './units/alias-service.js';
 import { AccountRepository } from './store/account-repository.js';
 import { ContactRepository } from './store/contact-repository.js';
 import { SecretBox } from './store/secret-box.js';
@@ -36,6 +37,9 @@ export interface Services {
   unitList: Unit[];
   liveUnits: LiveUnits;
   aliases: AliasRepository;
+  aliasService: AliasService;
+  /** The procedure's name when the unit's bot may answer with it; undefined otherwise. */
+  procedureName: (unitId: string, code: string) => string | undefined;
   defaultUnitId: string;
   catalogue: Catalogue;
   searcher: Searcher;
@@ -97,6 +101,18 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     });
     await liveUnits.load();
     await liveUnits.subscribe();
+    const audit = new AuditRepository(db);
+    const procedureName = (unitId: string, code: string): string | undefined => {
+      const codes = liveUnits.codes(unitId);
+      return codes && !codes.has(code) ? undefined : catalogue.byCode(code)?.name;
+    };
+    const aliasService = createAliasService({
+      aliases,
+      audit,
+      procedureName,
+      contentKey: (text) => searcher.contentKey(text),
+      onChanged: (unitId) => liveUnits.changed(unitId),
+    });
     const directory: UnitDirectory = liveUnits;
     const state = new RedisConversationStateStore(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET);
     const engine = createEngine({
@@ -136,7 +152,9 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       contacts,
       state,
       staff: new StaffRepository(db),
-      audit: new AuditRepository(db),
+      audit,
+      procedureName,
+      aliasService,
       close: async () => {
         await liveUnits.close();
         await redis.close();

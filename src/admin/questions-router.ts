@@ -8,10 +8,11 @@ import { authOf, html, type Auth, type AuthContext, type Html } from './auth/ind
 import { layout } from './admin-layout.js';
 import { formatVietnamTime, routeParam } from './handoffs-router.js';
 import type { LoggedQuery, QueryLogRepository } from '../store/query-log-repository.js';
-import type { AliasRepository, UnitAlias } from '../store/alias-repository.js';
-import type { AuditRepository } from '../store/audit-repository.js';
+import type { UnitAlias } from '../store/alias-repository.js';
+import { questionKey, type AliasService } from '../units/alias-service.js';
+
+export { questionKey };
 import type { SearchResult } from '../search/types.js';
-import { foldMarks } from '../search/normalize.js';
 
 export interface QuestionsDeps {
   auth: Auth;
@@ -22,10 +23,7 @@ export interface QuestionsDeps {
   contentKey: (text: string) => string | null;
   /** The procedure's name when the unit may answer with it; undefined otherwise. */
   procedureName: (unitId: string, code: string) => string | undefined;
-  aliases: AliasRepository;
-  audit: AuditRepository;
-  /** Makes a new or removed alias effective in every process (no restart). */
-  onAliasesChanged: (unitId: string) => Promise<void>;
+  aliases: AliasService;
   now?: () => Date;
 }
 
@@ -48,11 +46,6 @@ export interface QuestionGroup {
   text: string;
   count: number;
   lastAskedAt: Date;
-}
-
-/** "  Đăng ký  KHAI sinh " → "dang ky khai sinh": how citizens' variants of one question meet. */
-export function questionKey(text: string): string {
-  return foldMarks(text.normalize('NFC').toLowerCase()).replace(/\s+/g, ' ').trim();
 }
 
 const displayText = (text: string): string => text.normalize('NFC').replace(/\s+/g, ' ').trim();
@@ -178,17 +171,16 @@ ${aliasTable(unitId, auth, aliases, deps)}`,
     if (!form.success) return void pageError(res, auth, unitId, 400, 'Thiếu câu hỏi hoặc câu hỏi quá dài.');
     const code = form.data.other !== '' ? form.data.other : form.data.code;
     if (code === '') return void pageError(res, auth, unitId, 400, 'Hãy chọn một thủ tục hoặc nhập mã thủ tục.');
-    if (deps.procedureName(unitId, code) === undefined) {
-      return void pageError(res, auth, unitId, 400, `Không có thủ tục mã “${code}” trong danh mục của đơn vị.`);
+    const result = await deps.aliases.attach({ unitId, text: form.data.text, code, actor: auth.user.id });
+    if (!result.ok) {
+      const message =
+        result.reason === 'unknown_code'
+          ? `Không có thủ tục mã “${code}” trong danh mục của đơn vị.`
+          : result.reason === 'no_content'
+            ? 'Câu hỏi này chỉ gồm các từ chung chung, không đủ để nhận diện một thủ tục.'
+            : 'Thiếu câu hỏi.';
+      return void pageError(res, auth, unitId, 400, message);
     }
-    const text = form.data.text.normalize('NFC').replace(/\s+/g, ' ');
-    if (deps.contentKey(text) === null) {
-      return void pageError(res, auth, unitId, 400, 'Câu hỏi này chỉ gồm các từ chung chung, không đủ để nhận diện một thủ tục.');
-    }
-    const alias = await deps.aliases.attach({ unitId, code, text, key: questionKey(text), createdBy: auth.user.id });
-    // Not the question's text: the audit log holds no citizen's words.
-    await deps.audit.record({ actor: auth.user.id, action: 'catalogue.alias_attach', unitId, target: code, detail: { aliasId: alias.id } });
-    await deps.onAliasesChanged(unitId);
     res.redirect(303, `${unitPath(unitId)}/questions?notice=attached`);
   });
 
@@ -196,13 +188,11 @@ ${aliasTable(unitId, auth, aliases, deps)}`,
     const auth = authOf(res);
     const unitId = routeParam(req.params.unitId);
     const id = AliasId.safeParse(req.params.id);
-    const removed = unitId !== null && id.success ? await deps.aliases.remove(unitId, id.data) : undefined;
+    const removed = unitId !== null && id.success ? await deps.aliases.remove({ unitId, id: id.data, actor: auth.user.id }) : undefined;
     if (!removed || unitId === null) {
       res.status(404).json({ error: { code: 'NOT_FOUND', message: 'Không tìm thấy cách hỏi này.' } });
       return;
     }
-    await deps.audit.record({ actor: auth.user.id, action: 'catalogue.alias_remove', unitId, target: removed.code, detail: { aliasId: removed.id } });
-    await deps.onAliasesChanged(unitId);
     res.redirect(303, `${unitPath(unitId)}/questions?notice=removed`);
   });
 

@@ -17,6 +17,7 @@ import { loginAs } from '../helpers/admin-login.js';
 import { AliasRepository } from '../../src/store/alias-repository.js';
 import { buildSearchIndex } from '../../src/search/index.js';
 import { LiveUnits } from '../../src/units/live-units.js';
+import { createAliasService } from '../../src/units/alias-service.js';
 import { smallCatalogue } from '../search/make-procedure.js';
 import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
 
@@ -76,12 +77,16 @@ beforeAll(async () => {
     search: (unitId, text) => live.search(searcher, unitId, text),
     contentKey: (text) => searcher.contentKey(text),
     procedureName: (_unitId, code) => names.get(code),
-    aliases: aliasRepo,
-    audit,
-    onAliasesChanged: async (unitId) => {
-      changed.push(unitId);
-      await live.changed(unitId);
-    },
+    aliases: createAliasService({
+      aliases: aliasRepo,
+      audit,
+      procedureName: (_unitId, code) => names.get(code),
+      contentKey: (text) => searcher.contentKey(text),
+      onChanged: async (unitId) => {
+        changed.push(unitId);
+        await live.changed(unitId);
+      },
+    }),
   });
   const app = createApp({ logger: createLogger('silent'), readiness: [], routers: [auth.router, router] });
   server = http.createServer(app);

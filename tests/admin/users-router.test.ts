@@ -18,6 +18,9 @@ import { createAuth, LoginLimiter, SessionStore, SESSION_COOKIE } from '../../sr
 import { createUsersRouter } from '../../src/admin/users-router.js';
 import { createApiV1Router } from '../../src/api/api-v1-router.js';
 import type { Searcher, SearchResult } from '../../src/search/types.js';
+import { createAliasService } from '../../src/units/alias-service.js';
+import { AliasRepository } from '../../src/store/alias-repository.js';
+import { MemoryStateStore } from '../../src/conversation/memory-ports.js';
 import { cookieValue, loginAs, tryLogin } from '../helpers/admin-login.js';
 import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
 
@@ -70,7 +73,23 @@ beforeAll(async () => {
     routers: [
       auth.router,
       createUsersRouter({ auth, staff, audit, units, now: () => new Date('2026-03-31T05:00:00Z') }),
-      createApiV1Router({ auth, searcher, queryLog: new QueryLogRepository(db), handoffs: new HandoffRepository(db) }),
+      createApiV1Router({
+        auth,
+        searcher,
+        queryLog: new QueryLogRepository(db),
+        handoffs: new HandoffRepository(db),
+        unitSearch: (_unitId, text) => searcher.search(text),
+        units: () => [],
+        aliases: createAliasService({
+          aliases: new AliasRepository(db),
+          audit,
+          procedureName: () => undefined,
+          contentKey: () => null,
+          onChanged: async () => undefined,
+        }),
+        audit,
+        state: new MemoryStateStore(),
+      }),
     ],
   });
   server = http.createServer(app);
