@@ -6,7 +6,7 @@
 // Server-rendered, escaped, no script.
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { AUTH_ERRORS, authOf, html, type Auth, type AuthContext, type Html } from './auth/index.js';
+import { AUTH_ERRORS, authOf, sendAuthError, html, type Auth, type AuthContext, type Html } from './auth/index.js';
 import { layout } from './admin-layout.js';
 import { formatVietnamTime, routeParam } from './handoffs-router.js';
 import { Unit } from '../units/unit.js';
@@ -241,8 +241,8 @@ function pageHeaders(res: Response): void {
   res.type('html');
 }
 
-function forbidden(res: Response): void {
-  res.status(AUTH_ERRORS.FORBIDDEN.status).json({ error: { code: 'FORBIDDEN', message: T.forbidden } });
+function forbidden(req: Request, res: Response): void {
+  sendAuthError(res, 'FORBIDDEN', req);
 }
 
 export function createUnitsRouter(deps: UnitsDeps): Router {
@@ -375,7 +375,7 @@ ${contactFields(contact.values)}
       return;
     }
     if (!auth.can('units.manage', null)) {
-      forbidden(res);
+      forbidden(req, res);
       return;
     }
     await listPage(res, auth, { values: {}, errors: [], status: 200 }, doneBox(req));

@@ -9,7 +9,7 @@
 // escaped, no script.
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { AUTH_MESSAGES, Role, authOf, html, type Action, type Auth, type AuthContext, type Html } from './auth/index.js';
+import { AUTH_MESSAGES, Role, authOf, sendAuthError, html, type Action, type Auth, type AuthContext, type Html } from './auth/index.js';
 import { layout } from './admin-layout.js';
 import { formatVietnamTime } from './handoffs-router.js';
 import type { AuditEntryWithActor, AuditRepository } from '../store/audit-repository.js';
@@ -117,6 +117,10 @@ const ACTION_VI: ReadonlyMap<string, string> = new Map([
   ['channel.connect', 'Kết nối kênh'],
   ['channel.disconnect', 'Ngắt kết nối kênh'],
   ['handoff.close', 'Đóng yêu cầu gặp cán bộ'],
+  ['handoff.answered', 'Đã trả lời yêu cầu gặp cán bộ'],
+  ['handoff.closed', 'Đóng yêu cầu gặp cán bộ'],
+  ['catalogue.alias_attach', 'Gắn câu hỏi vào thủ tục'],
+  ['catalogue.alias_remove', 'Bỏ gắn cách hỏi'],
   ['export.download', 'Xuất dữ liệu'],
   ['announcement.create', 'Tạo thông báo'],
   ['announcement.schedule', 'Hẹn giờ gửi thông báo'],
@@ -131,10 +135,11 @@ const ACTION_GROUPS = {
   tokens: { label: 'Mã API', prefixes: ['token.', 'tokens.'] },
   units: { label: 'Đơn vị / kênh', prefixes: ['unit.', 'units.', 'channel.', 'channels.', 'account.', 'accounts.'] },
   handoffs: { label: 'Gặp cán bộ', prefixes: ['handoff.', 'handoffs.'] },
+  catalogue: { label: 'Câu hỏi và thủ tục', prefixes: ['catalogue.'] },
   exports: { label: 'Xuất dữ liệu', prefixes: ['export.', 'exports.'] },
   announcements: { label: 'Thông báo', prefixes: ['announcement.', 'announcements.', 'broadcast.', 'broadcasts.'] },
 } as const satisfies Record<string, { label: string; prefixes: readonly string[] }>;
-const ActionGroup = z.enum(['auth', 'users', 'tokens', 'units', 'handoffs', 'exports', 'announcements']);
+const ActionGroup = z.enum(['auth', 'users', 'tokens', 'units', 'handoffs', 'catalogue', 'exports', 'announcements']);
 
 const AUDIT_PAGE_SIZE = 50;
 
@@ -175,10 +180,10 @@ function notFound(res: Response, message: string): void {
  * requireUser(): requireUser's unit requirement has no access to the user's own unit.
  */
 function withinOwnScope(action: Action): RequestHandler {
-  return (_req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, res: Response, next: NextFunction) => {
     const auth = authOf(res);
     if (!auth.can(action, auth.user.unitId)) {
-      res.status(403).json({ error: { code: 'FORBIDDEN', message: AUTH_MESSAGES.forbidden } });
+      sendAuthError(res, 'FORBIDDEN', req);
       return;
     }
     next();
@@ -365,7 +370,7 @@ ${createUserForm(auth, units, values)}`,
   function tokensTable(auth: AuthContext, tokens: readonly ApiTokenInfo[], withOwner: boolean): Html {
     if (tokens.length === 0) return html`<p>${M.noTokens}</p>`;
     const rows = tokens.map(
-      (t) => html`<tr class="token">${withOwner ? html`<td>${t.username}</td>` : ''}<td>${t.name}</td><td>${formatVietnamTime(t.createdAt)}</td><td>${when(t.lastUsedAt)}</td>
+      (t) => html`<tr class="token">${withOwner ? html`<td>${t.username}</td>` : ''}<td>${t.name}</td><td>${formatVietnamTime(t.createdAt)}</td><td>${when(t.lastUsedAt, 'Chưa dùng')}</td>
 <td>${
         t.revokedAt
           ? formatVietnamTime(t.revokedAt)

@@ -48,7 +48,9 @@ function toHandoff(r: Row): Handoff {
 }
 
 const maskLines = (lines: readonly TranscriptLine[] | undefined): string =>
-  JSON.stringify((lines ?? []).slice(-TRANSCRIPT_KEEP).map((l) => ({ ...l, text: maskDigits(l.text).slice(0, 2000) })));
+  // Only the citizen's words can hold their numbers; the bot's lines (time limits, the unit's phone,
+  // procedure codes) are the catalogue's and stay readable.
+  JSON.stringify((lines ?? []).slice(-TRANSCRIPT_KEEP).map((l) => ({ ...l, text: (l.from === 'citizen' ? maskDigits(l.text) : l.text).slice(0, 2000) })));
 const TRANSCRIPT_KEEP = 20;
 
 export class HandoffRepository implements HandoffQueue {

@@ -91,6 +91,11 @@ const PasswordForm = z.object({
 });
 const CsrfField = z.object({ _csrf: z.string().max(200) });
 
+/** An auth refusal: a Vietnamese page for a browser asking for a page, JSON for API clients. */
+export function sendAuthError(res: Response, code: AuthErrorCode, req?: Request): void {
+  sendError(res, code, req);
+}
+
 function sendError(res: Response, code: AuthErrorCode, req?: Request): void {
   const e = AUTH_ERRORS[code];
   // A browser asking for a page gets a page in Vietnamese; API clients and scripts get JSON.

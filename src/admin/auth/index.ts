@@ -1,5 +1,5 @@
 // Public surface of the staff authentication module.
-export { createAuth, getAuth, authOf, AuthContext, SESSION_COOKIE, LOGIN_CSRF_COOKIE, MIN_PASSWORD_LENGTH } from './auth-middleware.js';
+export { createAuth, getAuth, authOf, sendAuthError, AuthContext, SESSION_COOKIE, LOGIN_CSRF_COOKIE, MIN_PASSWORD_LENGTH } from './auth-middleware.js';
 export type { Auth, AuthDeps, Requirement } from './auth-middleware.js';
 export { SessionStore, type SessionStoreOptions, type SessionData } from './session-store.js';
 export { LoginLimiter, type LoginLimiterOptions } from './login-limiter.js';
