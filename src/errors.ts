@@ -13,6 +13,9 @@ export const ERROR_CODES = {
   CATALOGUE_INVALID: { status: 500, message: 'Dữ liệu thủ tục không hợp lệ.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'Cơ sở dữ liệu tạm thời không sẵn sàng.' },
   REDIS_UNAVAILABLE: { status: 503, message: 'Dịch vụ hàng đợi tạm thời không sẵn sàng.' },
+  IDEMPOTENCY_KEY_REQUIRED: { status: 400, message: 'Thiếu tiêu đề Idempotency-Key.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'Idempotency-Key này đã được dùng cho một yêu cầu khác.' },
+  GROUP_NAME_TAKEN: { status: 409, message: 'Tên nhóm đã được dùng trong đơn vị.' },
   INTERNAL: { status: 500, message: 'Đã có lỗi xảy ra, vui lòng thử lại sau.' },
 } as const;
 

@@ -16,6 +16,7 @@ export const Action = z.enum([
   'announcements.manage',
   'handoffs.manage',
   'catalogue.notes',
+  'dossiers.manage',
   'surveys.manage',
   'reports.view',
   'exports.download',
@@ -28,7 +29,7 @@ export interface Principal {
   unitId: string | null;
 }
 
-const OFFICER: ReadonlySet<Action> = new Set<Action>(['dashboard.view', 'announcements.manage', 'handoffs.manage', 'catalogue.notes']);
+const OFFICER: ReadonlySet<Action> = new Set<Action>(['dashboard.view', 'announcements.manage', 'handoffs.manage', 'catalogue.notes', 'dossiers.manage']);
 const REPORTER: ReadonlySet<Action> = new Set<Action>(['dashboard.view', 'surveys.manage', 'reports.view', 'exports.download']);
 
 function roleAllows(role: Role, action: Action): boolean {
