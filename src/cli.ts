@@ -46,6 +46,9 @@ Usage:
   motcua handoff list --unit ID        open requests to talk to an officer
   motcua handoff close <id>            close one: the bot answers that citizen again
   motcua account connect-zalo --unit ID [--hours 24]
+  motcua report surveys --period 2026-Q3 --out FILE|- [--unit ID …] [--survey dossier-evaluation|sipas|all]
+                       [--format xlsx|csv] [--content raw|summary] [--procedure CODE] [--field F] [--channel C]
+                                       satisfaction survey figures for the quarterly/6-month/yearly report
                                        print a signed link an OA admin opens to connect a Zalo OA (OAuth v4, PKCE)
 `;
 
@@ -71,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return runHandoff(rest);
     case 'user':
       return runUser(rest);
+    case 'report':
+      return runReport(rest);
     case 'token':
       return runToken(rest);
     case undefined:
@@ -434,3 +439,17 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
+
+async function runReport(args: string[]): Promise<number> {
+  const { runReportCommand, loadSurveyRegistry } = await import('./surveys/index.js');
+  const config = loadConfig();
+  const db = await openDatabase(config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: path.join(config.dataDir, 'pglite') });
+  try {
+    await migrate(db);
+    const seed = new UnitRepository(db);
+    for (const u of loadUnitsFile(config.UNITS_FILE)) await seed.create(u);
+    return await runReportCommand(args, { stdout: process.stdout, stderr: process.stderr }, { db, registry: loadSurveyRegistry(config.SURVEYS_DIR) });
+  } finally {
+    await db.close();
+  }
+}

@@ -31,6 +31,7 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CATALOGUE_DIR: z.string().min(1).default('./procedures'),
   INTENTS_DIR: z.string().min(1).default('./intents'),
+  SURVEYS_DIR: z.string().min(1).default('./surveys'),
   UNITS_FILE: z.string().min(1).default('./units.yaml'),
   DEFAULT_UNIT: z.string().regex(/^[a-z0-9-]+$/, 'mã đơn vị chỉ gồm chữ thường, số và -').optional(),
   /** Keyed hashing of platform ids (pseudonymisation); required in production. */
@@ -59,6 +60,24 @@ export const ConfigSchema = z.object({
   /** Questions in the log are deleted after this many days (data minimisation). */
   QUERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   MAX_QUESTION_LENGTH: z.coerce.number().int().min(50).max(5000).default(500),
+  // Sending (outbound queue and broadcasts). Rates are per Page / OA, shared by replies and
+  // broadcasts, kept below the platforms' limits (PLATFORMS.md §5 and §9).
+  MESSENGER_SEND_RATE: z.coerce.number().positive().max(1_000_000).default(100),
+  MESSENGER_SEND_BURST: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  ZALO_SEND_RATE: z.coerce.number().positive().max(1_000_000).default(10),
+  ZALO_SEND_BURST: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  /** Sends in progress at once per worker process. */
+  OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** A job of a worker that died comes back after this long (BullMQ lock and stalled check). */
+  JOB_LOCK_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  /** A broadcast send claimed longer ago than this is in doubt: its worker died mid-send. */
+  BROADCAST_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Scheduled starts, re-driving and completion of broadcasts run this often. */
+  BROADCAST_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** First wait after a platform throttles an account; doubles while throttling lasts (≤ 60 s or the platform's hint). */
+  BROADCAST_THROTTLE_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
+  /** Zalo promotions per follower per month (OA package: Basic 1, Advanced/Trial 4, Premium 6). */
+  ZALO_PROMOTION_MONTHLY_CAP: z.coerce.number().int().min(0).max(100).default(4),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

@@ -10,7 +10,16 @@ import { createApp } from './http/create-app.js';
 import { createWebChannelRouter } from './channels/web/web-channel-router.js';
 import { createMaintenanceQueue, createMaintenanceWorker, scheduleMaintenance } from './jobs/maintenance-queue.js';
 import { InboundQueue, createInboundWorker } from './jobs/inbound-queue.js';
-import { OutboundQueue, createOutboundWorker } from './jobs/outbound-queue.js';
+import { OutboundQueue, createOutboundWorker, sendRates } from './jobs/outbound-queue.js';
+import { BroadcastQueue, startBroadcastWorkers } from './jobs/broadcast-queue.js';
+import { createGroupsRouter } from './admin/groups-router.js';
+import { createGroupsApiRouter } from './api/groups-api.js';
+import { createAnnouncementsRouter, type AnnouncementsDeps } from './admin/announcements-router.js';
+import { createAnnouncementsApiRouter } from './api/announcements-api.js';
+import { createPredictor } from './broadcast/prediction.js';
+import { previewAnnouncement } from './broadcast/render.js';
+import { createDossiersRouter } from './admin/dossiers-router.js';
+import { createDossiersApiRouter } from './api/dossiers-api.js';
 import { createWebhookRouter } from './channels/webhook-router.js';
 import { createInboundHandler } from './channels/inbound-handler.js';
 import { createPlatforms, type Platforms } from './platforms.js';
@@ -39,10 +48,30 @@ export interface Running {
 async function startWorkers(services: Services, platforms: Platforms, outbound: OutboundQueue): Promise<() => Promise<void>> {
   const { config, logger, redis } = services;
   const prefix = `${config.REDIS_KEY_PREFIX}:bull`;
+  // Broadcasts (issue #5): fan-out and tick worker; its step runs delivery jobs in the outbound worker.
+  const subscriptions = services.subscriptions;
+  const broadcasts = await startBroadcastWorkers({
+    redis: redis.client,
+    prefix,
+    outbound,
+    store: services.broadcasts,
+    audiencePage: (query) => subscriptions.audiencePage(query),
+    platform: platforms.broadcast,
+    rates: sendRates(config),
+    settings: {
+      leaseMs: config.BROADCAST_LEASE_SECONDS * 1000,
+      tickMs: config.BROADCAST_TICK_SECONDS * 1000,
+      lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+      throttleBaseMs: config.BROADCAST_THROTTLE_BASE_MS,
+      zaloMonthlyCap: config.ZALO_PROMOTION_MONTHLY_CAP,
+    },
+    log: (level, event, fields) => logger[level](fields, event),
+  });
   const handleInbound = createInboundHandler({
     engine: services.engine,
     state: services.state,
     touchContact: async (accountId, userId, at, following) => void (await services.contacts.touch(accountId, userId, at, following)),
+    markUnreachable: (accountId, userId, reason) => services.contacts.markUnreachable(accountId, userId, reason),
     queueReplies: (input) => platforms.queueReplies(outbound, input),
     handoffTimeoutSeconds: config.HANDOFF_TIMEOUT_SECONDS,
   });
@@ -53,7 +82,14 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
     onEventError: (err, job) =>
       logger.error({ platform: job.event.platform, err: err instanceof Error ? err.message : 'unknown' }, 'inbound event failed'),
   });
-  const outboundWorker = createOutboundWorker({ redis: redis.client, prefix, handlers: platforms.outboundHandlers });
+  const outboundWorker = createOutboundWorker({
+    redis: redis.client,
+    prefix,
+    handlers: { ...platforms.outboundHandlers, broadcast: broadcasts.step },
+    concurrency: config.OUTBOUND_CONCURRENCY,
+    rates: sendRates(config),
+    lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+  });
   const queue = createMaintenanceQueue(redis.client, prefix);
   await scheduleMaintenance(queue, config.QUERY_RETENTION_DAYS);
   const worker = createMaintenanceWorker({
@@ -67,6 +103,7 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
   return async () => {
     await inboundWorker.close();
     await outboundWorker.close();
+    await broadcasts.close();
     await worker.close();
     await queue.close();
   };
@@ -86,10 +123,13 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
   const prefix = `${config.REDIS_KEY_PREFIX}:bull`;
   const outbound = new OutboundQueue(services.redis.client, prefix);
   const inbound = new InboundQueue({ redis: services.redis.client, prefix });
+  // Producer side of broadcasts: broadcastQueue.scheduleFanout(id, scheduledAt) after submit.
+  const broadcastQueue = new BroadcastQueue(services.redis.client, prefix);
   const stops: Array<() => Promise<void>> = [
     async () => {
       await inbound.close();
       await outbound.close();
+      await broadcastQueue.close();
     },
   ];
   let server: http.Server | undefined;
@@ -113,6 +153,16 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
         audit: services.audit,
         secureCookies: (config.PUBLIC_BASE_URL ?? '').startsWith('https://'),
       });
+      const announcementDeps: AnnouncementsDeps = {
+        auth,
+        broadcasts: services.broadcasts,
+        groups: services.subscriptions,
+        predict: createPredictor(services.db, { zaloMonthlyCap: config.ZALO_PROMOTION_MONTHLY_CAP }),
+        preview: previewAnnouncement,
+        audit: services.audit,
+        onSubmitted: (a) => broadcastQueue.scheduleFanout(a.id, a.status === 'scheduled' ? a.scheduledAt : null),
+        pseudonymKey: `announcement-report:${config.SECRET_KEY ?? devSecret}`,
+      };
       const publicBaseUrl = (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
       const app = createApp({
         logger: log,
@@ -131,10 +181,16 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
               res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:");
               next();
             },
-            createQueueDashboard([inbound.queue, outbound.queue]),
+            createQueueDashboard([inbound.queue, outbound.queue, broadcastQueue.queue]),
           ),
           createDashboardRouter({ auth, queryLog: services.queryLog, handoffs: services.handoffs, accounts: services.accounts }),
           createHandoffsRouter({ auth, handoffs: services.handoffs, state: services.state, audit: services.audit }),
+          createGroupsRouter({ auth, subscriptions: services.subscriptions, audit: services.audit }),
+          createGroupsApiRouter({ auth, subscriptions: services.subscriptions, audit: services.audit }),
+          createAnnouncementsRouter(announcementDeps),
+          createAnnouncementsApiRouter(announcementDeps),
+          createDossiersRouter({ auth, dossiers: services.dossiers, importer: services.dossierImporter, mappings: services.dossierMappings, audit: services.audit }),
+          createDossiersApiRouter({ auth, dossiers: services.dossiers, idempotency: services.idempotency }),
           createUsersRouter({ auth, staff: services.staff, audit: services.audit, units: services.units }),
           createUnitsRouter({
             auth,

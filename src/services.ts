@@ -26,6 +26,10 @@ import { ContactRepository } from './store/contact-repository.js';
 import { SecretBox } from './store/secret-box.js';
 import { StaffRepository } from './store/staff-repository.js';
 import { AuditRepository } from './store/audit-repository.js';
+import { BroadcastRepository } from './store/broadcast-repository.js';
+import { SubscriptionRepository, subscriptionPort } from './store/subscription-repository.js';
+import { DossierRepository, DossierVerifier, DossierImporter, ImportMappingRepository, IdempotencyStore } from './dossiers/index.js';
+import { loadSurveyRegistry, SurveyRepository, type SurveyRegistry } from './surveys/index.js';
 
 export interface Services {
   config: Config;
@@ -52,6 +56,18 @@ export interface Services {
   state: RedisConversationStateStore;
   staff: StaffRepository;
   audit: AuditRepository;
+  /** Announcements and their deliveries (issue #5). */
+  broadcasts: BroadcastRepository;
+  /** Subscriber groups and citizens' consent (issue #5). */
+  subscriptions: SubscriptionRepository;
+  /** Dossiers received at the desk and their feeds (issue #7). */
+  dossiers: DossierRepository;
+  dossierMappings: ImportMappingRepository;
+  dossierImporter: DossierImporter;
+  idempotency: IdempotencyStore;
+  /** Survey definitions and responses (issue #6). */
+  surveyRegistry: SurveyRegistry;
+  surveys: SurveyRepository;
   close(): Promise<void>;
 }
 
@@ -115,7 +131,17 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     });
     const directory: UnitDirectory = liveUnits;
     const state = new RedisConversationStateStore(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET);
+    const subscriptions = new SubscriptionRepository(db);
+    const dossiers = new DossierRepository(db, new DossierVerifier(config.SECRET_KEY ?? DEV_SECRET));
+    const dossierMappings = new ImportMappingRepository(db);
+    const dossierImporter = new DossierImporter({ db, dossiers, mappings: dossierMappings });
+    // Fails naming the file, path and problem when a definition is invalid.
+    const surveyRegistry = loadSurveyRegistry(config.SURVEYS_DIR);
+    const surveys = new SurveyRepository(db, surveyRegistry, { respondentKey: config.SECRET_KEY ?? DEV_SECRET });
+    // Refuses a published version whose meaning (ids, points, levels) changed.
+    await surveys.syncDefinitions();
     const engine = createEngine({
+      subscriptions: subscriptionPort(subscriptions),
       catalogue,
       searcher,
       intents,
@@ -153,6 +179,14 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       state,
       staff: new StaffRepository(db),
       audit,
+      broadcasts: new BroadcastRepository(db),
+      subscriptions,
+      dossiers,
+      dossierMappings,
+      dossierImporter,
+      idempotency: new IdempotencyStore(),
+      surveyRegistry,
+      surveys,
       procedureName,
       aliasService,
       close: async () => {

@@ -21,7 +21,10 @@ function nav(auth: AuthContext): Html {
     const base = `/admin/units/${encodeURIComponent(unit)}`;
     if (auth.can('catalogue.notes', unit)) links.push(html`<a href="${base}/catalogue">Tra cứu thủ tục</a>`);
     if (auth.can('handoffs.manage', unit)) links.push(html`<a href="${base}/handoffs">Gặp cán bộ</a>`);
+    if (auth.can('announcements.manage', unit)) links.push(html`<a href="${base}/announcements">Thông báo</a>`, html`<a href="${base}/groups">Nhóm nhận tin</a>`);
     if (auth.can('catalogue.notes', unit)) links.push(html`<a href="${base}/questions">Câu hỏi chưa trả lời</a>`);
+    if (auth.can('dossiers.manage', unit)) links.push(html`<a href="${base}/dossiers">Hồ sơ</a>`);
+    if (auth.can('reports.view', unit)) links.push(html`<a href="${base}/dossiers/report">Báo cáo hồ sơ</a>`);
     if (auth.can('channels.manage', unit)) links.push(html`<a href="${base}">Đơn vị và kênh</a>`);
   } else if (u.role === 'admin') {
     links.push(html`<a href="/admin/units">Đơn vị và kênh</a>`);

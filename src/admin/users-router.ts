@@ -97,6 +97,11 @@ const ROLE_VI: Record<Role, string> = { admin: 'Quản trị', officer: 'Cán b�
 /** Labels of the audit actions; an action not listed is shown as recorded. */
 const ACTION_VI: ReadonlyMap<string, string> = new Map([
   ['auth.login', 'Đăng nhập'],
+  ['export.announcement_report', 'Tải báo cáo gửi thông báo'],
+  ['group.create', 'Tạo nhóm nhận tin'],
+  ['group.update', 'Sửa nhóm nhận tin'],
+  ['group.deactivate', 'Ngừng nhóm nhận tin'],
+  ['group.activate', 'Mở lại nhóm nhận tin'],
   ['auth.login_failed', 'Đăng nhập sai'],
   ['auth.login_blocked', 'Đăng nhập bị chặn (sai quá nhiều lần)'],
   ['auth.logout', 'Đăng xuất'],
@@ -126,6 +131,7 @@ const ACTION_VI: ReadonlyMap<string, string> = new Map([
   ['announcement.schedule', 'Hẹn giờ gửi thông báo'],
   ['announcement.send', 'Gửi thông báo'],
   ['announcement.cancel', 'Huỷ thông báo'],
+  ['export.survey_report', 'Tải báo cáo khảo sát'],
 ]);
 
 /** The action filter of the audit page: a key, its label, the action prefixes it covers. */
@@ -137,7 +143,7 @@ const ACTION_GROUPS = {
   handoffs: { label: 'Gặp cán bộ', prefixes: ['handoff.', 'handoffs.'] },
   catalogue: { label: 'Câu hỏi và thủ tục', prefixes: ['catalogue.'] },
   exports: { label: 'Xuất dữ liệu', prefixes: ['export.', 'exports.'] },
-  announcements: { label: 'Thông báo', prefixes: ['announcement.', 'announcements.', 'broadcast.', 'broadcasts.'] },
+  announcements: { label: 'Thông báo', prefixes: ['announcement.', 'announcements.', 'broadcast.', 'broadcasts.', 'group.'] },
 } as const satisfies Record<string, { label: string; prefixes: readonly string[] }>;
 const ActionGroup = z.enum(['auth', 'users', 'tokens', 'units', 'handoffs', 'catalogue', 'exports', 'announcements']);
 

@@ -11,6 +11,9 @@ import type { AuditRepository } from '../store/audit-repository.js';
 import type { AliasService } from '../units/alias-service.js';
 import type { ConversationStateStore } from '../conversation/ports.js';
 import { ChannelName } from '../channels/channel.js';
+import { groupsOpenApiPaths } from './groups-api.js';
+import { announcementsOpenApiPaths } from './announcements-api.js';
+import { dossiersOpenApiPaths } from './dossiers-api.js';
 
 const SearchQuery = z.object({
   q: z.string().min(1).max(500),
@@ -158,6 +161,9 @@ export function openApiDocument(): Record<string, unknown> {
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Token tạo bằng `motcua token add`' } } },
     security: [{ bearer: [] }],
     paths: {
+      ...groupsOpenApiPaths(),
+      ...announcementsOpenApiPaths(),
+      ...dossiersOpenApiPaths(),
       '/api/v1/search': {
         get: {
           summary: 'Tìm thủ tục như trợ lý',

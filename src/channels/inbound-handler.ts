@@ -1,9 +1,10 @@
 // What the inbound worker does with one routed platform event: record the interaction (it
-// drives the messaging windows), pause the bot when an officer replied by hand, let the engine
-// answer, and queue the rendered replies for sending. Pure orchestration over ports.
+// drives the messaging windows), mark a citizen who left the OA / Page unreachable, pause the
+// bot when an officer replied by hand, let the engine answer, and queue the rendered replies
+// for sending. Pure orchestration over ports.
 import type { InboundEvent, Reply } from './channel.js';
 import type { ParsedEvent, PlatformName } from './platform-event.js';
-import { looksLikePayload } from '../conversation/payload.js';
+import { linkSafePayload, looksLikePayload } from '../conversation/payload.js';
 import type { ConversationStateStore } from '../conversation/ports.js';
 
 export interface RoutedEvent {
@@ -16,6 +17,11 @@ export interface InboundHandlerDeps {
   engine: { handle(event: InboundEvent): Promise<Reply[]> };
   state: ConversationStateStore;
   touchContact(accountId: number, userId: string, at: Date, following?: boolean): Promise<void>;
+  /**
+   * Marks the contact unreachable (an `unfollow`: reason 'unfollow'), so that broadcasts skip
+   * them; their next message or follow makes them reachable again (touchContact does).
+   */
+  markUnreachable?(accountId: number, userId: string, reason: string): Promise<void>;
   /** Renders and queues one turn's replies; `turnId` makes the send idempotent. */
   queueReplies(input: { platform: PlatformName; accountId: number; userId: string; replies: Reply[]; turnId: string }): Promise<void>;
   handoffTimeoutSeconds: number;
@@ -36,16 +42,18 @@ export function createInboundHandler(deps: InboundHandlerDeps): (routed: RoutedE
     }
 
     await deps.touchContact(accountId, event.userId, at, event.kind === 'follow' ? true : event.kind === 'unfollow' ? false : undefined);
+    if (event.kind === 'unfollow') await deps.markUnreachable?.(accountId, event.userId, 'unfollow');
 
     // A referral whose ref is one of our payloads (an m.me link or QR code to a procedure)
-    // opens that procedure directly; any other ref greets.
+    // opens that procedure directly; any other ref greets. A link never subscribes or
+    // unsubscribes by itself (that is the citizen's tap): it opens the list to choose from.
     let kind = event.kind;
     let payload = event.payload;
     if ((kind === 'referral' || kind === 'postback') && !payload && event.ref && looksLikePayload(event.ref)) {
       kind = 'postback';
-      payload = event.ref;
+      payload = linkSafePayload(event.ref);
     } else if (kind === 'postback' && event.ref && looksLikePayload(event.ref)) {
-      payload = event.ref; // "Get Started" reached through a link to a procedure
+      payload = linkSafePayload(event.ref); // "Get Started" reached through a link to a procedure
     }
     const inbound: InboundEvent = {
       kind,

@@ -1,12 +1,14 @@
 // The conversation engine: one inbound event in, the replies out. It owns the per-citizen state
-// machine of DESIGN §7 (idle → answered / choosing → handoff), routes text to the small intents
-// or to the procedure search, and records what was asked (digits masked) for the officers.
-// It knows nothing of HTTP, Redis or SQL: everything outside comes through the ports.
+// machine of DESIGN §7 (idle → answered / choosing → handoff), routes text to the small intents,
+// the subscription commands or the procedure search, and records what was asked (digits masked)
+// for the officers. It knows nothing of HTTP, Redis or SQL: everything outside comes through
+// the ports.
 import type { InboundEvent, Reply } from '../channels/channel.js';
 import type { CatalogueProcedure } from '../catalogue/schema.js';
 import type { Aspect, Searcher } from '../search/types.js';
 import { formatFee, formatTime } from '../catalogue/format.js';
 import { createIntentMatcher, type IntentMatcher } from './intent-matcher.js';
+import { createCommandMatcher, type Command, type CommandMatcher } from './command-matcher.js';
 import type { IntentSet } from './intents.js';
 import { choiceNumber, classifyInput, maskDigits, MAX_INPUT_CHARS } from './input.js';
 import { looksLikePayload, parsePayload, type ParsedPayload } from './payload.js';
@@ -16,6 +18,10 @@ import type {
   ConversationStateStore,
   HandoffQueue,
   QueryLog,
+  SubscriberKey,
+  SubscriptionOverview,
+  SubscriptionPort,
+  SubscriptionVia,
   TranscriptLine,
   TranscriptStore,
   UnitContact,
@@ -26,12 +32,19 @@ import {
   contactReply,
   fill,
   greetingReply,
+  groupGoneReply,
   handoffReply,
   menuExtras,
   noneReply,
   procedureAnswer,
   procedureDetail,
   reply,
+  subscribedReply,
+  subscribeListReply,
+  subscriptionUnavailableReply,
+  unsubscribedAllReply,
+  unsubscribedReply,
+  unsubscribeListReply,
   type DetailKind,
   type Formatters,
   type ReplyContext,
@@ -58,6 +71,11 @@ export interface EngineDeps {
   units: UnitDirectory;
   /** Keeps the last lines of each conversation for the officer of a hand-off (optional). */
   transcript?: TranscriptStore;
+  /**
+   * Subscriber groups and consent ("đăng ký nhận tin", "hủy đăng ký", "STOP"). Without it the
+   * bot says that receiving news is not available here.
+   */
+  subscriptions?: SubscriptionPort;
   /** Loaded with loadIntents(dir). */
   intents: IntentSet;
   /** Defaults to the catalogue's formatTime / formatFee. */
@@ -103,6 +121,11 @@ export function createEngine(deps: EngineDeps): Engine {
     { name: 'contact', examples: texts.contact.examples },
     { name: 'handoff', examples: texts.handoff.examples },
     { name: 'thanks', examples: texts.thanks.examples },
+  ]);
+  const commands: CommandMatcher = createCommandMatcher([
+    { name: 'subscribe', examples: texts.subscribe.examples },
+    { name: 'unsubscribe', examples: texts.unsubscribe.examples },
+    { name: 'stop', examples: texts.unsubscribe.stopExamples },
   ]);
   const unitCodeSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
@@ -151,9 +174,13 @@ export function createEngine(deps: EngineDeps): Engine {
     return kinds.flatMap((k) => procedureDetail(turn.ctx, p, k));
   }
 
-  async function requestHandoff(turn: Turn, typed: string | null): Promise<Reply[]> {
+  /**
+   * `typed`: the citizen's own message that asked for an officer (null for the button);
+   * `asked`: what the request is about (their last question, else what they typed).
+   */
+  async function requestHandoff(turn: Turn, typed: string | null, asked: string | null = typed): Promise<Reply[]> {
     const state = turn.state;
-    const question = typed !== null ? maskDigits(typed) : (state?.question ?? texts.messages.buttons.handoff);
+    const question = asked !== null ? maskDigits(asked) : (state?.question ?? texts.messages.buttons.handoff);
     const at = now();
     const transcript = deps.transcript ? await deps.transcript.read(turn.key) : [];
     await deps.handoff.request({
@@ -163,7 +190,7 @@ export function createEngine(deps: EngineDeps): Engine {
       text: question,
       at,
       // The message that asked for an officer is not in the transcript yet (it is added after the turn).
-      transcript: [...transcript, ...(typed !== null ? [{ from: 'citizen' as const, text: question, at: at.getTime() }] : [])],
+      transcript: [...transcript, ...(typed !== null ? [{ from: 'citizen' as const, text: maskDigits(typed), at: at.getTime() }] : [])],
     });
     await deps.queryLog.record({
       unitId: turn.key.unitId,
@@ -187,6 +214,14 @@ export function createEngine(deps: EngineDeps): Engine {
         return contactReply(turn.ctx);
       case 'handoff':
         return requestHandoff(turn, null);
+      case 'sub':
+        if ('groupId' in payload) return subscribeTo(turn, payload.groupId, 'chat:button');
+        return listGroups(turn, 'page' in payload ? payload.page : 1);
+      case 'unsub':
+        if ('groupId' in payload) {
+          return payload.groupId === 'all' ? unsubscribeAll(turn, 'chat:button', true) : unsubscribeFrom(turn, payload.groupId, 'chat:button');
+        }
+        return listFollowed(turn, 'page' in payload ? payload.page : 1);
       default: {
         const p = lookup(turn, payload.code);
         if (!p) return [reply(texts.messages.input.procedureGone, menuExtras(turn.ctx, hasCode(turn)))];
@@ -199,6 +234,94 @@ export function createEngine(deps: EngineDeps): Engine {
         return procedureDetail(turn.ctx, p, payload.action);
       }
     }
+  }
+
+  // ---- subscriber groups (issue #5) ---------------------------------------------------------
+
+  function subscriberKey(turn: Turn): SubscriberKey {
+    return { ...turn.key, accountId: turn.event.accountId };
+  }
+
+  async function overviewOf(turn: Turn): Promise<SubscriptionOverview | null> {
+    return deps.subscriptions ? deps.subscriptions.overview(subscriberKey(turn)) : null;
+  }
+
+  /** A subscription reply ends any choosing: a typed number now picks among its buttons. */
+  async function idle(turn: Turn): Promise<void> {
+    const question = turn.state?.question;
+    await save(turn, { mode: 'idle', ...(question !== undefined ? { question } : {}) });
+  }
+
+  async function listGroups(turn: Turn, page: number): Promise<Reply[]> {
+    const overview = await overviewOf(turn);
+    if (!overview) return subscriptionUnavailableReply(turn.ctx);
+    await idle(turn);
+    return subscribeListReply(turn.ctx, overview, page);
+  }
+
+  async function listFollowed(turn: Turn, page: number): Promise<Reply[]> {
+    const overview = await overviewOf(turn);
+    if (!overview) return subscriptionUnavailableReply(turn.ctx);
+    await idle(turn);
+    return unsubscribeListReply(turn.ctx, overview, page);
+  }
+
+  async function subscribeTo(turn: Turn, groupId: number, via: SubscriptionVia): Promise<Reply[]> {
+    const port = deps.subscriptions;
+    const key = subscriberKey(turn);
+    const changed = port ? await port.subscribe(key, [groupId], via, now()) : null;
+    const overview = port && changed !== null ? await port.overview(key) : null;
+    if (!port || changed === null || !overview) return subscriptionUnavailableReply(turn.ctx);
+    await idle(turn);
+    const group = overview.groups.find((g) => g.id === groupId);
+    if (!group) return [groupGoneReply(turn.ctx), ...subscribeListReply(turn.ctx, overview)];
+    const followed = new Set(overview.following.map((g) => g.id));
+    const moreToChoose = overview.groups.some((g) => !followed.has(g.id));
+    return subscribedReply(turn.ctx, group, !changed.includes(groupId), turn.key.channel, moreToChoose);
+  }
+
+  async function unsubscribeFrom(turn: Turn, groupId: number, via: SubscriptionVia): Promise<Reply[]> {
+    const port = deps.subscriptions;
+    const key = subscriberKey(turn);
+    const before = await overviewOf(turn);
+    const changed = port && before ? await port.unsubscribe(key, groupId, via, now()) : null;
+    if (!before || changed === null) return subscriptionUnavailableReply(turn.ctx);
+    await idle(turn);
+    const group = before.following.find((g) => g.id === groupId);
+    const remaining = before.following.filter((g) => !changed.includes(g.id));
+    return unsubscribedReply(turn.ctx, group, changed.includes(groupId), remaining);
+  }
+
+  /** "STOP" / "Hủy tất cả": every consent withdrawn at once, confirmed. */
+  async function unsubscribeAll(turn: Turn, via: SubscriptionVia, resetState: boolean): Promise<Reply[]> {
+    const changed = deps.subscriptions ? await deps.subscriptions.unsubscribe(subscriberKey(turn), 'all', via, now()) : null;
+    if (resetState) await idle(turn);
+    return unsubscribedAllReply(turn.ctx, changed?.length ?? 0);
+  }
+
+  async function onCommand(turn: Turn, command: Command): Promise<Reply[]> {
+    switch (command) {
+      case 'subscribe':
+        return listGroups(turn, 1);
+      case 'unsubscribe':
+        return listFollowed(turn, 1);
+      case 'stop':
+        return unsubscribeAll(turn, 'chat:text', true);
+    }
+  }
+
+  /**
+   * How the citizen asked to stop everything, when this event is "STOP" (typed) or the
+   * "Hủy tất cả" button; null otherwise. Checked even while an officer has the conversation.
+   */
+  function stopRequest(event: InboundEvent): SubscriptionVia | null {
+    const raw = event.kind === 'postback' ? (event.payload ?? event.text ?? '') : event.kind === 'text' ? (event.text ?? '') : '';
+    if (looksLikePayload(raw)) {
+      const p = parsePayload(raw);
+      return p !== null && p.action === 'unsub' && 'groupId' in p && p.groupId === 'all' ? 'chat:button' : null;
+    }
+    const input = classifyInput(raw, maxInput);
+    return input.kind === 'text' && commands.match(input.text) === 'stop' ? 'chat:text' : null;
   }
 
   async function onQuestion(turn: Turn, text: string): Promise<Reply[]> {
@@ -299,13 +422,16 @@ export function createEngine(deps: EngineDeps): Engine {
       return onPayload(turn, parsePayload(payload));
     }
 
+    const command = commands.match(text);
+    if (command !== null) return [...notice, ...(await onCommand(turn, command))];
+
     switch (matcher.match(text)) {
       case 'greeting':
         return [...notice, ...menu(turn)];
       case 'contact':
         return [...notice, ...contactReply(turn.ctx)];
       case 'handoff':
-        return [...notice, ...(await requestHandoff(turn, turn.state?.question ?? text))];
+        return [...notice, ...(await requestHandoff(turn, text, turn.state?.question ?? text))];
       case 'thanks':
         return [...notice, reply(texts.thanks.replies.thanks)];
       case null:
@@ -323,7 +449,12 @@ export function createEngine(deps: EngineDeps): Engine {
     let state = await deps.state.get(key);
     if (state?.mode === 'handoff') {
       // Quiet while an officer has the conversation; back to the bot once the hand-off expires.
-      if (state.until > now().getTime()) return [];
+      // Withdrawing consent is never held back: "STOP" is done and confirmed even then.
+      if (state.until > now().getTime()) {
+        const via = stopRequest(event);
+        if (via === null) return [];
+        return unsubscribeAll({ event, key, unit, ctx: { texts, format, unit }, state }, via, false);
+      }
       await deps.state.clear(key);
       state = null;
     }
@@ -370,8 +501,11 @@ export function createEngine(deps: EngineDeps): Engine {
       menu: b.menu,
       contact: b.contact,
       handoff: b.handoff,
+      sub: texts.messages.subscriptions.buttons.subscribe,
+      unsub: texts.messages.subscriptions.buttons.unsubscribe,
     };
-    return `Bấm nút: ${labels[p.action]}${'code' in p ? ` — ${p.code}` : ''}`;
+    const detail = 'code' in p ? ` — ${p.code}` : 'groupId' in p ? ` — ${p.groupId === 'all' ? texts.messages.subscriptions.buttons.unsubscribeAll : `nhóm ${p.groupId}`}` : '';
+    return `Bấm nút: ${labels[p.action]}${detail}`;
   }
 
   /** Remembers the last reply's button payloads in the state (see ConversationState.buttons). */

@@ -93,12 +93,38 @@ export const ProcedureQuestionIntent = z.object({
     .strict(),
 });
 
+/**
+ * Asking to receive the unit's announcements ("đăng ký nhận tin"). Matched only when the whole
+ * message is one of the examples (fillers aside): "đăng ký" alone, or "đăng ký khai sinh", is a
+ * procedure question. The replies are in messages.yaml (subscriptions).
+ */
+export const SubscribeIntent = z
+  .object({
+    name: z.literal('subscribe'),
+    examples: Examples,
+  })
+  .strict();
+
+/**
+ * Leaving groups: `examples` list the citizen's groups to choose from ("hủy đăng ký"),
+ * `stopExamples` withdraw every consent at once ("STOP", "dừng nhận tin").
+ */
+export const UnsubscribeIntent = z
+  .object({
+    name: z.literal('unsubscribe'),
+    examples: Examples,
+    stopExamples: Examples,
+  })
+  .strict();
+
 export const IntentFile = z.discriminatedUnion('name', [
   GreetingIntent,
   ContactIntent,
   HandoffIntent,
   ThanksIntent,
   ProcedureQuestionIntent,
+  SubscribeIntent,
+  UnsubscribeIntent,
 ]);
 export type IntentFile = z.infer<typeof IntentFile>;
 
@@ -134,6 +160,28 @@ export const MessagesFile = z
       })
       .strict(),
     unitFallbackName: Text,
+    /** Subscriber groups and consent in chat. Placeholders: {unitName}, {group}, {groups}, {count}. */
+    subscriptions: z
+      .object({
+        buttons: z
+          .object({ subscribe: Text, unsubscribe: Text, unsubscribeAll: Text, more: Text, otherGroups: Text })
+          .strict(),
+        list: z.object({ intro: Text, following: Text, allFollowed: Text, noGroups: Text, privacy: Text }).strict(),
+        subscribed: Text,
+        already: Text,
+        groupGone: Text,
+        howToStop: Text,
+        platformNote: z.object({ messenger: Text, zalo: Text, web: Text }).strict(),
+        unavailable: Text,
+        unsubscribeList: z.object({ intro: Text, none: Text }).strict(),
+        unsubscribed: Text,
+        stillFollowing: Text,
+        notFollowing: Text,
+        unsubscribedAll: Text,
+        nothingToStop: Text,
+        resubscribe: Text,
+      })
+      .strict(),
   })
   .strict();
 export type MessagesFile = z.infer<typeof MessagesFile>;
@@ -145,6 +193,8 @@ export interface IntentSet {
   handoff: z.infer<typeof HandoffIntent>;
   thanks: z.infer<typeof ThanksIntent>;
   procedure: z.infer<typeof ProcedureQuestionIntent>;
+  subscribe: z.infer<typeof SubscribeIntent>;
+  unsubscribe: z.infer<typeof UnsubscribeIntent>;
   messages: MessagesFile;
 }
 
@@ -237,16 +287,26 @@ export function loadIntents(dir: string): IntentSet {
         if (found.procedure) duplicate();
         found.procedure = intent;
         break;
+      case 'subscribe':
+        if (found.subscribe) duplicate();
+        found.subscribe = intent;
+        break;
+      case 'unsubscribe':
+        if (found.unsubscribe) duplicate();
+        found.unsubscribe = intent;
+        break;
     }
   }
   if (!messages) throw new IntentFileError(path.join(dir, MESSAGES_FILE_NAME), 'thiếu tệp');
-  const { greeting, contact, handoff, thanks, procedure } = found;
+  const { greeting, contact, handoff, thanks, procedure, subscribe, unsubscribe } = found;
   if (!greeting) throw new IntentFileError(dir, 'thiếu ý định "greeting"');
   if (!contact) throw new IntentFileError(dir, 'thiếu ý định "contact"');
   if (!handoff) throw new IntentFileError(dir, 'thiếu ý định "handoff"');
   if (!thanks) throw new IntentFileError(dir, 'thiếu ý định "thanks"');
   if (!procedure) throw new IntentFileError(dir, 'thiếu ý định "procedure-question"');
-  return { greeting, contact, handoff, thanks, procedure, messages };
+  if (!subscribe) throw new IntentFileError(dir, 'thiếu ý định "subscribe"');
+  if (!unsubscribe) throw new IntentFileError(dir, 'thiếu ý định "unsubscribe"');
+  return { greeting, contact, handoff, thanks, procedure, subscribe, unsubscribe, messages };
 }
 
 /** The repository's intents/ folder, resolved from this module's location (src/conversation/). */

@@ -126,3 +126,42 @@ export interface UnitDirectory {
   /** The unit, or null when unknown (the engine then answers without contact details). */
   get(unitId: string): Promise<UnitContact | null>;
 }
+
+/** The kinds of subscriber groups (DESIGN §4): thôn/xóm/tổ dân phố, chủ đề, đối tượng. */
+export type GroupKindName = 'village' | 'topic' | 'audience';
+
+/** A subscriber group as the chat shows it. */
+export interface GroupChoice {
+  id: number;
+  kind: GroupKindName;
+  name: string;
+  description: string | null;
+}
+
+/** The citizen whose consent is asked: the conversation plus the Page / OA / widget id of the event. */
+export interface SubscriberKey extends ConversationKey {
+  accountId: string;
+}
+
+/** How a consent was given or withdrawn: a tapped button (or its typed number), or typed words. */
+export type SubscriptionVia = 'chat:button' | 'chat:text';
+
+export interface SubscriptionOverview {
+  /** The unit's active groups, in display order. */
+  groups: GroupChoice[];
+  /** The groups this citizen is subscribed to now (an inactive group can still be left). */
+  following: GroupChoice[];
+}
+
+/**
+ * Subscriber groups and the citizen's consent (issue #5). Every method answers null when this
+ * channel cannot take subscriptions (a website widget whose unit has no web account): the
+ * engine then says so politely. Consent is recorded with `via` and `at` by the implementation.
+ */
+export interface SubscriptionPort {
+  overview(key: SubscriberKey): Promise<SubscriptionOverview | null>;
+  /** Subscribes to these groups (active groups of the citizen's unit only); the ids that changed. */
+  subscribe(key: SubscriberKey, groupIds: readonly number[], via: SubscriptionVia, at: Date): Promise<number[] | null>;
+  /** Withdraws consent to one group or all; the ids that changed. */
+  unsubscribe(key: SubscriberKey, groupId: number | 'all', via: SubscriptionVia, at: Date): Promise<number[] | null>;
+}

@@ -6,8 +6,9 @@ import type { LinkButton, Reply, ReplyButton } from '../channels/channel.js';
 import type { CatalogueProcedure, Fee, TimeLimit } from '../catalogue/schema.js';
 import type { SearchHit } from '../search/types.js';
 import type { IntentSet } from './intents.js';
-import { plainPayload, procedurePayload, type ProcedureAction } from './payload.js';
-import type { UnitContact } from './ports.js';
+import { groupPagePayload, groupPayload, plainPayload, procedurePayload, type ProcedureAction } from './payload.js';
+import type { GroupChoice, SubscriptionOverview, UnitContact } from './ports.js';
+import type { ChannelName } from '../channels/channel.js';
 
 /** Catalogue format helpers (src/catalogue/format.ts): null when the unit / fee is not known. */
 export interface Formatters {
@@ -388,4 +389,96 @@ export function handoffReply(ctx: ReplyContext): Reply[] {
   const r = ctx.texts.handoff.replies;
   const hours = present(ctx.unit?.hours);
   return [reply(hours ? fill(r.requested, { unitName: unitName(ctx), hours }) : fill(r.requestedNoHours, { unitName: unitName(ctx) }))];
+}
+
+// ---- subscriber groups ----------------------------------------------------------------------
+
+/**
+ * Group buttons per page: with "Xem thêm nhóm" and one more action it stays within Messenger's
+ * 13 quick replies and the 20 payloads a typed number can pick.
+ */
+export const GROUP_PAGE_SIZE = 10;
+
+const groupNames = (groups: readonly GroupChoice[]): string => groups.map((g) => g.name).join(', ');
+
+/** The page of `items` (pages from 1; out of range → the nearest) and the page after it (wrapping), if any. */
+function pageOf<T>(items: readonly T[], page: number): { shown: T[]; next: number | null } {
+  const pages = Math.max(1, Math.ceil(items.length / GROUP_PAGE_SIZE));
+  const p = Math.min(Math.max(1, Math.floor(page)), pages);
+  return { shown: items.slice((p - 1) * GROUP_PAGE_SIZE, p * GROUP_PAGE_SIZE), next: pages > 1 ? (p % pages) + 1 : null };
+}
+
+export function subscriptionUnavailableReply(ctx: ReplyContext): Reply[] {
+  return [reply(fill(ctx.texts.messages.subscriptions.unavailable, { unitName: unitName(ctx) }))];
+}
+
+/** The unit's groups the citizen does not follow yet, as buttons, and the ones they follow. */
+export function subscribeListReply(ctx: ReplyContext, overview: SubscriptionOverview, page = 1): Reply[] {
+  const s = ctx.texts.messages.subscriptions;
+  const vars = { unitName: unitName(ctx), groups: groupNames(overview.following) };
+  const unsubscribe: ReplyButton = { title: s.buttons.unsubscribe, payload: plainPayload('unsub') };
+  if (overview.groups.length === 0) {
+    const lines = [fill(s.list.noGroups, vars)];
+    if (overview.following.length > 0) lines.push(fill(s.list.following, vars), s.howToStop);
+    return [reply(lines.join('\n'), { buttons: overview.following.length > 0 ? [unsubscribe] : [] })];
+  }
+  const followed = new Set(overview.following.map((g) => g.id));
+  const open = overview.groups.filter((g) => !followed.has(g.id));
+  if (open.length === 0) {
+    return [reply([fill(s.list.allFollowed, vars), fill(s.list.following, vars), s.howToStop].join('\n'), { buttons: [unsubscribe] })];
+  }
+  const { shown, next } = pageOf(open, page);
+  const lines = [fill(s.list.intro, vars)];
+  if (overview.following.length > 0) lines.push(fill(s.list.following, vars));
+  lines.push(s.list.privacy);
+  const buttons: ReplyButton[] = shown.map((g) => ({ title: shorten(g.name), payload: groupPayload('sub', g.id) }));
+  if (next !== null) buttons.push({ title: s.buttons.more, payload: groupPagePayload('sub', next) });
+  if (overview.following.length > 0) buttons.push(unsubscribe);
+  return [reply(lines.join('\n'), { buttons })];
+}
+
+/** Confirms a subscription: what the citizen will receive, what the platform allows, how to stop. */
+export function subscribedReply(ctx: ReplyContext, group: GroupChoice, already: boolean, channel: ChannelName, moreToChoose: boolean): Reply[] {
+  const s = ctx.texts.messages.subscriptions;
+  const vars = { unitName: unitName(ctx), group: group.name };
+  const lines = [fill(already ? s.already : s.subscribed, vars)];
+  if (!already && group.description) lines.push(group.description);
+  if (!already) lines.push(fill(s.platformNote[channel], vars));
+  lines.push(s.howToStop);
+  const buttons: ReplyButton[] = moreToChoose ? [{ title: s.buttons.otherGroups, payload: plainPayload('sub') }] : [];
+  return [reply(lines.join('\n'), { buttons })];
+}
+
+export function groupGoneReply(ctx: ReplyContext): Reply {
+  return reply(ctx.texts.messages.subscriptions.groupGone);
+}
+
+/** The citizen's groups as buttons to leave one, and "Hủy tất cả". */
+export function unsubscribeListReply(ctx: ReplyContext, overview: SubscriptionOverview, page = 1): Reply[] {
+  const s = ctx.texts.messages.subscriptions;
+  if (overview.following.length === 0) {
+    const buttons: ReplyButton[] = overview.groups.length > 0 ? [{ title: s.buttons.subscribe, payload: plainPayload('sub') }] : [];
+    return [reply(s.unsubscribeList.none, { buttons })];
+  }
+  const { shown, next } = pageOf(overview.following, page);
+  const buttons: ReplyButton[] = shown.map((g) => ({ title: shorten(g.name), payload: groupPayload('unsub', g.id) }));
+  if (next !== null) buttons.push({ title: s.buttons.more, payload: groupPagePayload('unsub', next) });
+  buttons.push({ title: s.buttons.unsubscribeAll, payload: groupPayload('unsub', 'all') });
+  return [reply([s.unsubscribeList.intro, s.howToStop].join('\n'), { buttons })];
+}
+
+/** After leaving one group: confirmed (and what remains), or "you were not in it". */
+export function unsubscribedReply(ctx: ReplyContext, group: GroupChoice | undefined, removed: boolean, remaining: readonly GroupChoice[]): Reply[] {
+  const s = ctx.texts.messages.subscriptions;
+  if (!removed || !group) return [reply(s.notFollowing)];
+  const lines = [fill(s.unsubscribed, { group: group.name })];
+  lines.push(remaining.length > 0 ? fill(s.stillFollowing, { groups: groupNames(remaining) }) : s.resubscribe);
+  return [reply(lines.join('\n'))];
+}
+
+/** After "STOP" / "Hủy tất cả": every consent withdrawn (count groups), or there was none. */
+export function unsubscribedAllReply(ctx: ReplyContext, count: number): Reply[] {
+  const s = ctx.texts.messages.subscriptions;
+  if (count === 0) return [reply([s.nothingToStop, s.resubscribe].join('\n'))];
+  return [reply([fill(s.unsubscribedAll, { unitName: unitName(ctx), count }), s.resubscribe].join('\n'))];
 }

@@ -99,6 +99,51 @@ export type Claim =
   /** Already finished, cancelled, or being sent by a live worker: do nothing. */
   | { kind: 'settled'; delivery: Delivery | undefined };
 
+/** What the sender reads before deciding: the delivery, its announcement's state, the contact now. */
+export interface SendContext {
+  delivery: Delivery;
+  announcementStatus: z.infer<typeof AnnouncementStatus>;
+  contact: { platformUserId: string; lastInteractionAt: Date; following: boolean | null; reachable: boolean };
+  /** Zalo promotions already sent to this contact since the given day / month starts. */
+  sentToday: number;
+  sentThisMonth: number;
+}
+
+/** A delivery the tick may have to drive again (its job may be gone). */
+export interface RedriveCandidate {
+  contactId: number;
+  accountId: number;
+  platform: z.infer<typeof BroadcastChannel>;
+  platformUserId: string;
+  status: 'pending' | 'sending';
+}
+
+const Count = z.union([z.number(), z.string(), z.bigint()]).transform((v) => Number(v));
+const ContactNow = z.object({ platform_user_id: z.string(), last_interaction_at: z.date(), following: z.boolean().nullable(), reachable: z.boolean() });
+const RedriveRow = z.object({ contact_id: Id, account_id: Id, platform: BroadcastChannel, status: z.enum(['pending', 'sending']), platform_user_id: z.string() });
+const KeyRow = z.object({ announcement_id: Id, contact_id: Id });
+
+/** A delivery's key. */
+export interface DeliveryKey {
+  announcementId: number;
+  contactId: number;
+}
+
+const keyOf = (k: DeliveryKey): string => `${k.announcementId}:${k.contactId}`;
+
+/** A row of the send-context query as a SendContext. */
+function toSendContext(row: Record<string, unknown>): SendContext {
+  const { announcement_status, platform_user_id, last_interaction_at, following, reachable, sent_today, sent_month, k_i: _i, ...rest } = row;
+  const contact = ContactNow.parse({ platform_user_id, last_interaction_at, following, reachable });
+  return {
+    delivery: toDelivery(rest),
+    announcementStatus: AnnouncementStatus.parse(announcement_status),
+    contact: { platformUserId: contact.platform_user_id, lastInteractionAt: contact.last_interaction_at, following: contact.following, reachable: contact.reachable },
+    sentToday: Count.parse(sent_today),
+    sentThisMonth: Count.parse(sent_month),
+  };
+}
+
 /** The end states a send can record. */
 export type DeliveryOutcome =
   | { status: 'sent'; messageId: string | null }
@@ -267,6 +312,189 @@ export class BroadcastRepository {
       [announcementId, contactId, outcome.status, outcome.status === 'sent' ? null : outcome.reason, outcome.status === 'sent' ? outcome.messageId : null, now],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * One read for the sender: the delivery, the announcement's status, the contact as it is now
+   * and (Zalo) the promotions already sent to the contact since `dayStart` / `monthStart`.
+   */
+  async sendContext(announcementId: number, contactId: number, dayStart: Date, monthStart: Date): Promise<SendContext | undefined> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT d.*, a.status AS announcement_status,
+              c.platform_user_id, c.last_interaction_at, c.following, c.reachable,
+              COALESCE(z.today, 0) AS sent_today, COALESCE(z.month, 0) AS sent_month
+       FROM deliveries d
+       JOIN announcements a ON a.id = d.announcement_id
+       JOIN contacts c ON c.id = d.contact_id
+       LEFT JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE s.updated_at >= $3) AS today, count(*) AS month
+         FROM deliveries s
+         WHERE d.platform = 'zalo' AND s.contact_id = d.contact_id AND s.status = 'sent' AND s.platform = 'zalo' AND s.updated_at >= $4
+       ) z ON true
+       WHERE d.announcement_id = $1 AND d.contact_id = $2`,
+      [announcementId, contactId, dayStart, monthStart],
+    );
+    const row = rows[0];
+    return row ? toSendContext(row) : undefined;
+  }
+
+  /** sendContext for many deliveries in one query (the sender batches concurrent jobs). */
+  async sendContexts(items: ReadonlyArray<DeliveryKey & { dayStart: Date; monthStart: Date }>): Promise<Array<SendContext | undefined>> {
+    if (items.length === 0) return [];
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT k.i AS k_i, d.*, a.status AS announcement_status,
+              c.platform_user_id, c.last_interaction_at, c.following, c.reachable,
+              COALESCE(z.today, 0) AS sent_today, COALESCE(z.month, 0) AS sent_month
+       FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS k(a, c, day, month, i)
+       JOIN deliveries d ON d.announcement_id = k.a AND d.contact_id = k.c
+       JOIN announcements a ON a.id = d.announcement_id
+       JOIN contacts c ON c.id = d.contact_id
+       LEFT JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE s.updated_at >= k.day) AS today, count(*) AS month
+         FROM deliveries s
+         WHERE d.platform = 'zalo' AND s.contact_id = d.contact_id AND s.status = 'sent' AND s.platform = 'zalo' AND s.updated_at >= k.month
+       ) z ON true`,
+      [items.map((i) => i.announcementId), items.map((i) => i.contactId), items.map((i) => i.dayStart.toISOString()), items.map((i) => i.monthStart.toISOString())],
+    );
+    const out: Array<SendContext | undefined> = items.map(() => undefined);
+    for (const row of rows) out[Number(row['k_i']) - 1] = toSendContext(row);
+    return out;
+  }
+
+  /**
+   * claim() for many deliveries in one statement. A delivery named twice in one batch is claimed
+   * for the first caller only; the others get 'settled' (so no two senders ever hold it).
+   */
+  async claimMany(items: ReadonlyArray<DeliveryKey & { now: Date; leaseMs: number }>): Promise<Claim[]> {
+    if (items.length === 0) return [];
+    const first = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!first.has(keyOf(item))) first.set(keyOf(item), i);
+    });
+    const unique = [...first.values()].map((i) => items[i] as DeliveryKey & { now: Date; leaseMs: number });
+    const rows = await this.db.query<Record<string, unknown>>(
+      `UPDATE deliveries d SET status = 'sending', attempt_at = k.now, attempts = d.attempts + 1, updated_at = k.now
+       FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS k(a, c, now, expired), deliveries old
+       WHERE d.announcement_id = k.a AND d.contact_id = k.c
+         AND old.announcement_id = d.announcement_id AND old.contact_id = d.contact_id
+         AND (d.status = 'pending' OR (d.status = 'sending' AND d.attempt_at < k.expired))
+       RETURNING d.*, old.status AS previous`,
+      [
+        unique.map((i) => i.announcementId),
+        unique.map((i) => i.contactId),
+        unique.map((i) => i.now.toISOString()),
+        unique.map((i) => new Date(i.now.getTime() - i.leaseMs).toISOString()),
+      ],
+    );
+    const claimed = new Map<string, Claim>();
+    for (const row of rows) {
+      const { previous, ...rest } = row;
+      const delivery = toDelivery(rest);
+      claimed.set(keyOf(delivery), previous === 'sending' ? { kind: 'in_doubt', delivery } : { kind: 'claimed', delivery });
+    }
+    return Promise.all(
+      items.map(async (item, i): Promise<Claim> => {
+        const c = claimed.get(keyOf(item));
+        if (c && first.get(keyOf(item)) === i) return c;
+        return { kind: 'settled', delivery: await this.getDelivery(item.announcementId, item.contactId) };
+      }),
+    );
+  }
+
+  /** finish() for many deliveries in one statement; true where this call recorded the outcome. */
+  async finishEach(items: ReadonlyArray<DeliveryKey & { outcome: DeliveryOutcome; now: Date }>): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const first = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!first.has(keyOf(item))) first.set(keyOf(item), i);
+    });
+    const unique = [...first.values()].map((i) => items[i] as DeliveryKey & { outcome: DeliveryOutcome; now: Date });
+    const rows = await this.db.query<Record<string, unknown>>(
+      `UPDATE deliveries d SET status = v.status, reason = NULLIF(v.reason, ''), message_id = NULLIF(v.message_id, ''), updated_at = v.at
+       FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS v(a, c, status, reason, message_id, at)
+       WHERE d.announcement_id = v.a AND d.contact_id = v.c AND d.status IN ('pending', 'sending')
+       RETURNING d.announcement_id, d.contact_id`,
+      [
+        unique.map((i) => i.announcementId),
+        unique.map((i) => i.contactId),
+        unique.map((i) => i.outcome.status),
+        unique.map((i) => (i.outcome.status === 'sent' ? '' : i.outcome.reason)),
+        unique.map((i) => (i.outcome.status === 'sent' ? (i.outcome.messageId ?? '') : '')),
+        unique.map((i) => i.now.toISOString()),
+      ],
+    );
+    const done = new Set(rows.map((r) => keyOf((({ announcement_id, contact_id }) => ({ announcementId: announcement_id, contactId: contact_id }))(KeyRow.parse(r)))));
+    return items.map((item, i) => first.get(keyOf(item)) === i && done.has(keyOf(item)));
+  }
+
+  /**
+   * Not now (Zalo at night): back to pending, not to be sent before `until` (kept in attempt_at,
+   * which for a pending delivery means "not before"). False if it was already settled.
+   */
+  async defer(announcementId: number, contactId: number, until: Date, now: Date): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE deliveries SET status = 'pending', attempt_at = $3, updated_at = $4
+       WHERE announcement_id = $1 AND contact_id = $2 AND status IN ('pending', 'sending') RETURNING contact_id`,
+      [announcementId, contactId, until, now],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * The platform message ids of the bodies already sent for a claimed delivery, comma-separated
+   * in message_id: a delivery of several messages resumes after the last one recorded.
+   */
+  async recordProgress(announcementId: number, contactId: number, messageIds: readonly string[], now: Date): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE deliveries SET message_id = $3, updated_at = $4 WHERE announcement_id = $1 AND contact_id = $2 AND status = 'sending' RETURNING contact_id`,
+      [announcementId, contactId, messageIds.join(','), now],
+    );
+    return rows.length > 0;
+  }
+
+  /** Records one outcome for many pending deliveries at once (e.g. website recipients held at fan-out). */
+  async finishMany(announcementId: number, contactIds: readonly number[], outcome: DeliveryOutcome, now: Date): Promise<number> {
+    if (contactIds.length === 0) return 0;
+    const rows = await this.db.query(
+      `UPDATE deliveries SET status = $3, reason = $4, message_id = $5, updated_at = $6
+       WHERE announcement_id = $1 AND contact_id = ANY($2::bigint[]) AND status = 'pending' RETURNING contact_id`,
+      [announcementId, [...contactIds], outcome.status, outcome.status === 'sent' ? null : outcome.reason, outcome.status === 'sent' ? outcome.messageId : null, now],
+    );
+    return rows.length;
+  }
+
+  /** A claimed delivery of a cancelled announcement that turned out not to have been sent. */
+  async cancelClaimed(announcementId: number, contactId: number, now: Date): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE deliveries SET status = 'cancelled', updated_at = $3 WHERE announcement_id = $1 AND contact_id = $2 AND status = 'sending' RETURNING contact_id`,
+      [announcementId, contactId, now],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Deliveries of an announcement whose send job may be gone (a worker died, the account was
+   * paused and is active again): pending and due (not deferred past `now`) and untouched for
+   * `idleMs`, or 'sending' past their lease; only on active channel accounts. Keyset by contact.
+   */
+  async redriveCandidates(announcementId: number, afterContactId: number, now: Date, idleMs: number, leaseMs: number, limit: number): Promise<RedriveCandidate[]> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT d.contact_id, d.account_id, d.platform, d.status, c.platform_user_id
+       FROM deliveries d
+       JOIN channel_accounts ca ON ca.id = d.account_id AND ca.status = 'active'
+       JOIN contacts c ON c.id = d.contact_id
+       WHERE d.announcement_id = $1 AND d.contact_id > $2
+         AND (
+           (d.status = 'pending' AND (d.attempt_at IS NULL OR d.attempt_at <= $3) AND d.updated_at <= $4)
+           OR (d.status = 'sending' AND d.attempt_at < $5)
+         )
+       ORDER BY d.contact_id LIMIT $6`,
+      [announcementId, afterContactId, now, new Date(now.getTime() - idleMs), new Date(now.getTime() - leaseMs), limit],
+    );
+    return rows.map((r) => {
+      const p = RedriveRow.parse(r);
+      return { contactId: p.contact_id, accountId: p.account_id, platform: p.platform, platformUserId: p.platform_user_id, status: p.status };
+    });
   }
 
   async counts(announcementId: number): Promise<DeliveryCounts> {

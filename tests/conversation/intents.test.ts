@@ -21,7 +21,17 @@ describe('intents/*.yaml', () => {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
   it('has one file per intent and the messages file, all valid', () => {
-    expect(files.sort()).toEqual(['contact.yaml', 'greeting.yaml', 'handoff.yaml', 'messages.yaml', 'procedure-question.yaml', 'thanks.yaml']);
+    expect(files.sort()).toEqual([
+      'contact.yaml',
+      'greeting.yaml',
+      'handoff.yaml',
+      'messages.yaml',
+      'procedure-question.yaml',
+      'subscribe.yaml',
+      'thanks.yaml',
+      'unsubscribe.yaml',
+    ]);
+    expect(intents.messages.subscriptions.howToStop).toContain('HỦY ĐĂNG KÝ hoặc STOP');
     expect(intents.procedure.examples.length).toBeGreaterThan(5);
   });
 
@@ -33,7 +43,8 @@ describe('intents/*.yaml', () => {
   });
 
   it('gives each intent examples both with and without diacritics', () => {
-    for (const intent of [...phraseIntents, intents.procedure]) {
+    const stop = { name: 'stop', examples: intents.unsubscribe.stopExamples };
+    for (const intent of [...phraseIntents, intents.procedure, intents.subscribe, intents.unsubscribe, stop]) {
       const marked = intent.examples.filter((e) => foldMarks(e) !== e);
       const unmarked = intent.examples.filter((e) => foldMarks(e) === e && /[a-z]/u.test(e));
       expect(marked.length, intent.name).toBeGreaterThan(0);
@@ -50,6 +61,11 @@ describe('intents/*.yaml', () => {
       /thanks\.yaml: examples/u,
     );
     expect(() => parseMessagesFile('intents/messages.yaml', { buttons: {} })).toThrow(IntentFileError);
+    expect(() => parseIntentFile('intents/unsubscribe.yaml', { name: 'unsubscribe', examples: ['hủy đăng ký'] })).toThrow(
+      /unsubscribe\.yaml: stopExamples/u,
+    );
+    const { subscriptions: _dropped, ...withoutSubscriptions } = intents.messages;
+    expect(() => parseMessagesFile('intents/messages.yaml', withoutSubscriptions)).toThrow(/messages\.yaml: subscriptions/u);
   });
 
   it('refuses a folder with a missing intent or a broken YAML file', () => {
@@ -87,6 +103,12 @@ describe('intent matcher', () => {
         expect(matcher.match(foldMarks(e)), foldMarks(e)).toBe(intent.name);
         expect(matcher.match(e.toUpperCase()), e.toUpperCase()).toBe(intent.name);
       }
+    }
+  });
+
+  it('leaves the subscription phrases alone (the engine reads them as commands)', () => {
+    for (const e of [...intents.subscribe.examples, ...intents.unsubscribe.examples, ...intents.unsubscribe.stopExamples]) {
+      expect(matcher.match(e), e).toBeNull();
     }
   });
 

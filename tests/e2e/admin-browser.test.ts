@@ -357,6 +357,10 @@ describe('admin web in a browser', () => {
     expect(transcript).toContain('<script>alert(');
     expect(transcript).toContain(FORMULA);
     expect(transcript).toContain('Trợ lý ảo');
+    // The last line is the citizen asking for an officer, in their words; the bot's lines keep
+    // their numbers (the unit's phone), only the citizen's are masked.
+    expect((await request.locator('details li').last().innerText()).trim()).toMatch(/gặp cán bộ$/i);
+    expect(transcript).toContain('0200 000 000');
     expect(await page.locator('main script').count()).toBe(0);
     await shot(page, 'handoffs');
 

@@ -4,7 +4,10 @@
 // HUMAN_AGENT tag), deprecated tags (100), blocked people (551/1545041), unknown PSIDs
 // (100/2018001), scripted throttling (HTTP 400 with 613/4/32/17) and scripted 500s, with
 // errors in Graph's shape {error:{message,type,code,error_subcode,fbtrace_id}}.
-// It records every request so tests can assert what was sent. Stricter than Graph on one
+// It records every request so tests can assert what was sent, and serves the Conversations API
+// (GET /<PAGE_ID>/conversations?platform=messenger&user_id=<PSID>, then GET /<CONVERSATION_ID>
+// ?fields=messages...) from its log of sent messages, newest first, as Graph documents it
+// ("Conversations API for Messenger Platform"); scripted failures apply to sends only. Stricter than Graph on one
 // point: a quick-reply title over 20 characters is an error here (Graph truncates it), so
 // that our renderer's shortening is checked.
 import { randomBytes } from 'node:crypto';
@@ -44,13 +47,31 @@ export interface FakeGraphServer {
   readonly blocked: Set<string>;
   /** Valid tokens → Page id; tests may add or revoke tokens. */
   readonly tokens: Map<string, string>;
-  /** The next `times` calls fail this way (scripts queue up in order). */
+  /** The next `times` sends fail this way (scripts queue up in order). */
   failNext(failure: ScriptedFailure, times?: number): void;
+  /** Every send until `untilMs` (epoch ms, the fake's clock) fails this way (a throttled period). */
+  failUntil(failure: ScriptedFailure, untilMs: number): void;
   requests(): RecordedGraphRequest[];
   clearRequests(): void;
-  /** Successful sends, in order: recipient, message id and body. */
-  sent(): { recipientId: string; messageId: string; body: unknown }[];
+  /** Successful sends, in order: recipient, message id, body, Page and time (epoch ms). */
+  sent(): SentGraphMessage[];
+  /** How many sends were accepted (cheaper than sent().length on a long run). */
+  sentCount(): number;
+  /** Refuse the Conversations API (as without the permission): Graph error 10. */
+  denyConversations(deny: boolean): void;
+  /** Wait this long after accepting a send before answering it (widens crash windows). */
+  setResponseDelay(ms: number): void;
+  /** Keep no request log (long benchmark runs); sends are still recorded. */
+  setRecordRequests(record: boolean): void;
   close(): Promise<void>;
+}
+
+export interface SentGraphMessage {
+  recipientId: string;
+  messageId: string;
+  body: unknown;
+  pageId: string;
+  at: number;
 }
 
 interface GraphErrorSpec {
@@ -67,6 +88,23 @@ const MESSAGING_TYPES = new Set(['RESPONSE', 'UPDATE', 'MESSAGE_TAG', 'UTILITY']
 const DEPRECATED_TAGS = new Set(['CONFIRMED_EVENT_UPDATE', 'ACCOUNT_UPDATE', 'POST_PURCHASE_UPDATE']);
 const SENDER_ACTIONS = new Set(['typing_on', 'typing_off', 'mark_seen']);
 const PATH = /^\/(?:v\d+\.\d+\/)?([^/]+)\/messages\/?$/;
+const CONVERSATIONS_PATH = /^\/(?:v\d+\.\d+\/)?([^/]+)\/conversations\/?$/;
+const CONVERSATION_PATH = /^\/(?:v\d+\.\d+\/)?(t_[^/]+)\/?$/;
+
+/** Graph's time format: 2026-03-10T03:00:00+0000. */
+function graphTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, '+0000');
+}
+
+/** The text the Conversations API shows for a message we sent ('' for an attachment). */
+function messageText(body: unknown): string {
+  if (!isObject(body) || !isObject(body['message'])) return '';
+  const message = body['message'];
+  if (typeof message['text'] === 'string') return message['text'];
+  const attachment = message['attachment'];
+  if (isObject(attachment) && isObject(attachment['payload']) && typeof attachment['payload']['text'] === 'string') return attachment['payload']['text'];
+  return '';
+}
 
 export async function startFakeGraphServer(options: FakeGraphServerOptions = {}): Promise<FakeGraphServer> {
   const now = options.now ?? Date.now;
@@ -74,8 +112,14 @@ export async function startFakeGraphServer(options: FakeGraphServerOptions = {})
   const lastInteraction = new Map<string, number>();
   const blocked = new Set<string>();
   const script: ScriptedFailure[] = [];
+  let failUntil: { failure: ScriptedFailure; until: number } | undefined;
   let recorded: RecordedGraphRequest[] = [];
-  const sent: { recipientId: string; messageId: string; body: unknown }[] = [];
+  let recordRequests = true;
+  const sent: SentGraphMessage[] = [];
+  /** PSID → indexes in `sent`, for the Conversations API. */
+  const byRecipient = new Map<string, number[]>();
+  let conversationsDenied = false;
+  let responseDelayMs = 0;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -95,9 +139,9 @@ export async function startFakeGraphServer(options: FakeGraphServerOptions = {})
       }
       const headers: Record<string, string> = {};
       for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[key] = value;
-      recorded.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
+      if (recordRequests) recorded.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
 
-      const result = handle(req.method ?? 'GET', url, headers, body);
+      const result = req.method === 'GET' ? handleGet(url, headers) : handle(req.method ?? 'GET', url, headers, body);
       if ('error' in result) {
         const spec = result.error;
         res.writeHead(spec.status, { 'content-type': 'application/json; charset=UTF-8', ...(spec.headers ?? {}) });
@@ -115,13 +159,57 @@ export async function startFakeGraphServer(options: FakeGraphServerOptions = {})
         );
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-      res.end(JSON.stringify(result.ok));
+      const answer = (): void => {
+        res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+        res.end(JSON.stringify(result.ok));
+      };
+      if (responseDelayMs > 0 && req.method === 'POST') setTimeout(answer, responseDelayMs);
+      else answer();
     });
   });
 
+  function pageOf(url: URL, headers: Record<string, string>): { pageId: string } | { error: GraphErrorSpec } {
+    const bearer = /^Bearer\s+(.+)$/i.exec(headers['authorization'] ?? '');
+    const token = url.searchParams.get('access_token') ?? bearer?.[1];
+    if (!token) return { error: { status: 400, code: 104, message: 'An access token is required to request this resource.' } };
+    const pageId = tokens.get(token);
+    if (pageId === undefined) return { error: { status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' } };
+    return { pageId };
+  }
+
+  function handleGet(url: URL, headers: Record<string, string>): { ok: unknown } | { error: GraphErrorSpec } {
+    const auth = pageOf(url, headers);
+    if ('error' in auth) return auth;
+    const denied = (): { error: GraphErrorSpec } => ({ error: { status: 403, code: 10, message: '(#10) Application does not have permission for this action' } });
+    const list = CONVERSATIONS_PATH.exec(url.pathname);
+    if (list) {
+      if (conversationsDenied) return denied();
+      if (list[1] !== auth.pageId && list[1] !== 'me') return { error: { status: 400, code: 200, message: '(#200) The page access token does not belong to this page' } };
+      if (url.searchParams.get('platform') !== 'messenger') return { error: { status: 400, code: 100, message: '(#100) The parameter platform is required' } };
+      const psid = url.searchParams.get('user_id');
+      const mine = psid ? (byRecipient.get(psid) ?? []).filter((i) => sent[i]?.pageId === auth.pageId) : [];
+      const last = mine.length ? sent[mine[mine.length - 1] ?? 0] : undefined;
+      return { ok: { data: psid && last ? [{ id: `t_${auth.pageId}_${psid}`, updated_time: graphTime(last.at) }] : [] } };
+    }
+    const one = CONVERSATION_PATH.exec(url.pathname);
+    if (one) {
+      if (conversationsDenied) return denied();
+      const [, pageId, psid] = /^t_([^_]+)_(.+)$/.exec(one[1] ?? '') ?? [];
+      if (pageId !== auth.pageId || psid === undefined) return { error: { status: 400, code: 100, message: '(#100) Unsupported get request' } };
+      const limit = Number(/messages\.limit\((\d+)\)/.exec(url.searchParams.get('fields') ?? '')?.[1] ?? 20);
+      // Graph gives details of the 20 most recent messages only.
+      const recent = (byRecipient.get(psid) ?? []).filter((i) => sent[i]?.pageId === pageId).slice(-Math.min(20, limit)).reverse();
+      const data = recent.flatMap((i) => {
+        const m = sent[i];
+        return m ? [{ id: m.messageId, created_time: graphTime(m.at), from: { id: pageId, name: 'Trang' }, message: messageText(m.body) }] : [];
+      });
+      return { ok: { id: one[1], messages: { data } } };
+    }
+    return { error: { status: 400, code: 100, message: 'Unsupported get request', type: 'GraphMethodException' } };
+  }
+
   function handle(method: string, url: URL, headers: Record<string, string>, body: unknown): { ok: unknown } | { error: GraphErrorSpec } {
-    const scripted = script.shift();
+    const scripted = script.shift() ?? (failUntil && now() < failUntil.until ? failUntil.failure : undefined);
     if (scripted?.kind === 'server_error') {
       return { error: { status: scripted.status ?? 500, code: 2, message: 'An unexpected error has occurred. Please retry your request later.', transient: true } };
     }
@@ -171,7 +259,10 @@ export async function startFakeGraphServer(options: FakeGraphServerOptions = {})
     }
     if (!isMessage) return { ok: { recipient_id: psid } };
     const messageId = `m_${randomBytes(24).toString('base64url')}`;
-    sent.push({ recipientId: psid, messageId, body });
+    const list = byRecipient.get(psid) ?? [];
+    list.push(sent.length);
+    byRecipient.set(psid, list);
+    sent.push({ recipientId: psid, messageId, body, pageId, at: now() });
     return { ok: { recipient_id: psid, message_id: messageId } };
   }
 
@@ -186,11 +277,24 @@ export async function startFakeGraphServer(options: FakeGraphServerOptions = {})
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i += 1) script.push(failure);
     },
+    failUntil(failure, untilMs) {
+      failUntil = { failure, until: untilMs };
+    },
     requests: () => recorded.map((r) => ({ ...r })),
     clearRequests() {
       recorded = [];
     },
     sent: () => sent.map((s) => ({ ...s })),
+    sentCount: () => sent.length,
+    denyConversations(deny) {
+      conversationsDenied = deny;
+    },
+    setResponseDelay(ms) {
+      responseDelayMs = ms;
+    },
+    setRecordRequests(record) {
+      recordRequests = record;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

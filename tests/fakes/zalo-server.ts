@@ -11,7 +11,12 @@
 // - message/promotion: followers only, 06:00–21:59 Vietnam time (-234), 1 per user per day and
 //   a monthly cap (-218);
 // - scripted errors (-32, -211, …) for the next N calls of an endpoint;
-// - the OAuth code exchange with PKCE (S256; base64url or unpadded base64 accepted).
+// - the OAuth code exchange with PKCE (S256; base64url or unpadded base64 accepted);
+// - GET /v2.0/oa/conversation?data={"user_id","offset","count"} (count ≤ 10): the OA's messages
+//   with that user from its log, newest first, as {src: 0 (OA), time, type, message,
+//   message_id} (shape from community code, medium confidence); a promotion shows its header;
+// - promotion element limits of our own choosing where Zalo publishes none (header ≤ 100,
+//   text block ≤ 1,000, ≤ 5 buttons): -210.
 // Codes the documentation does not give are marked as the fake's own choice.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,7 +34,7 @@ export const ERR_INVALID_REFRESH_TOKEN = -14014;
 /** The fake's own choice for other OAuth refusals (a secondary source reports -14003 "invalid parameter"). */
 export const ERR_OAUTH_INVALID = -14003;
 
-export type FakeEndpoint = 'cs' | 'promotion' | 'token';
+export type FakeEndpoint = 'cs' | 'promotion' | 'token' | 'conversation';
 
 export interface FakeUser {
   /** Milliseconds since the epoch of the user's last message / tap; undefined = never. */
@@ -102,6 +107,12 @@ export interface ZaloFake {
   failNext(endpoint: FakeEndpoint, error: number, times?: number, message?: string): void;
   /** Delays token-endpoint answers (to make concurrent refreshes overlap or time out). */
   setTokenDelay(ms: number): void;
+  /** Every call of an endpoint until `untilMs` (the fake's clock) answers `error` (a throttled period). */
+  failUntil(endpoint: FakeEndpoint, error: number, untilMs: number): void;
+  /** Wait this long after accepting a send before answering it (widens crash windows). */
+  setResponseDelay(ms: number): void;
+  /** Keep no request log (long benchmark runs); sends are still recorded. */
+  setRecordRequests(record: boolean): void;
   /** What the OA admin's consent produces: a code bound to the challenge, valid 10 minutes. */
   createAuthCode(p: { oaId: string; codeChallenge: string }): string;
   close(): Promise<void>;
@@ -160,6 +171,14 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function vnDay(ms: number): number {
   return Math.floor((ms + VN_OFFSET_MS) / DAY);
 }
@@ -183,6 +202,11 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
   const sent: SentRecord[] = [];
   const requests: RecordedRequest[] = [];
   const scripted = new Map<FakeEndpoint, { error: number; message: string }[]>();
+  const failingUntil = new Map<FakeEndpoint, { error: number; until: number }>();
+  /** "oaId user" → indexes in `sent`, for the conversation endpoint. */
+  const byUser = new Map<string, number[]>();
+  let responseDelayMs = 0;
+  let recordRequests = true;
   const promotionsByUser = new Map<string, number[]>();
   let refreshCount = 0;
   let exchangeCount = 0;
@@ -203,7 +227,41 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
 
   function takeScripted(endpoint: FakeEndpoint) {
     const queue = scripted.get(endpoint);
-    return queue && queue.length > 0 ? queue.shift() : undefined;
+    if (queue && queue.length > 0) return queue.shift();
+    const until = failingUntil.get(endpoint);
+    return until && now() < until.until ? { error: until.error, message: 'scripted error' } : undefined;
+  }
+
+  function record(entry: SentRecord): void {
+    const key = `${entry.oaId} ${entry.userId}`;
+    const list = byUser.get(key) ?? [];
+    list.push(sent.length);
+    byUser.set(key, list);
+    sent.push(entry);
+  }
+
+  /** The text Zalo's conversation list shows for a message we sent. */
+  function shownText(entry: SentRecord): string {
+    const body = entry.body as { message?: { text?: unknown; attachment?: { payload?: { elements?: Array<{ type?: unknown; content?: unknown }> } } } };
+    if (typeof body.message?.text === 'string') return body.message.text;
+    const header = body.message?.attachment?.payload?.elements?.find((e) => e.type === 'header');
+    return typeof header?.content === 'string' ? header.content : '';
+  }
+
+  function handleConversation(oaId: string, query: string): Record<string, unknown> {
+    const parsed = z
+      .object({ user_id: z.union([z.string(), z.number().transform(String)]), offset: z.coerce.number().int().min(0).default(0), count: z.coerce.number().int().min(1).max(10).default(5) })
+      .safeParse(safeParse(new URLSearchParams(query).get('data') ?? ''));
+    if (!parsed.success) return { error: -201, message: 'Parameters are invalid' };
+    const { user_id, offset, count } = parsed.data;
+    const mine = (byUser.get(`${oaId} ${user_id}`) ?? []).slice().reverse().slice(offset, offset + count);
+    const data = mine.flatMap((i) => {
+      const e = sent[i];
+      return e
+        ? [{ src: 0, time: e.at, type: e.endpoint === 'promotion' ? 'template' : 'text', message: shownText(e), message_id: e.messageId, from_id: oaId, to_id: user_id }]
+        : [];
+    });
+    return { error: 0, message: 'Success', data };
   }
 
   function oauthError(code: number, name: string) {
@@ -271,7 +329,7 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     }
     const billed = now() - last > 48 * HOUR;
     const id = messageId();
-    sent.push({ endpoint: 'cs', oaId, userId: recipient.user_id, messageId: id, billed, body: json, at: now() });
+    record({ endpoint: 'cs', oaId, userId: recipient.user_id, messageId: id, billed, body: json, at: now() });
     // No quota object means a paid message (PLATFORMS.md §8).
     const data: Record<string, unknown> = { message_id: id, user_id: recipient.user_id, sent_time: String(now()) };
     if (!billed) data.quota = { quota_type: 'reply' };
@@ -288,6 +346,13 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     const parsed = PromotionBody.safeParse(json);
     if (!parsed.success) return { error: -201, message: 'Parameters are invalid' };
     const userId = parsed.data.recipient.user_id;
+    const payload = parsed.data.message.attachment.payload as { elements: unknown[]; buttons?: unknown };
+    for (const element of payload.elements) {
+      const e = element as { type?: unknown; content?: unknown };
+      if (e.type === 'header' && (typeof e.content !== 'string' || Array.from(e.content).length > 100)) return { error: -210, message: 'Parameter exceeds its limit' };
+      if (e.type === 'text' && (typeof e.content !== 'string' || Array.from(e.content).length > 1000)) return { error: -210, message: 'Parameter exceeds its limit' };
+    }
+    if (Array.isArray(payload.buttons) && payload.buttons.length > 5) return { error: -210, message: 'Parameter exceeds its limit' };
     const user = users.get(userId);
     if (!user || user.following === false) return { error: -213, message: 'User has not followed OA' };
     const hour = vnHour(now());
@@ -300,7 +365,7 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     history.push(now());
     promotionsByUser.set(userId, history);
     const id = messageId();
-    sent.push({ endpoint: 'promotion', oaId, userId, messageId: id, billed: false, body: json, at: now() });
+    record({ endpoint: 'promotion', oaId, userId, messageId: id, billed: false, body: json, at: now() });
     return { error: 0, message: 'Success', data: { message_id: id, user_id: userId, sent_time: String(now()) } };
   }
 
@@ -309,26 +374,37 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-    const record: RecordedRequest = { method: req.method ?? '', path, headers, rawBody: raw, error: null };
-    requests.push(record);
+    const entry: RecordedRequest = { method: req.method ?? '', path, headers, rawBody: raw, error: null };
+    if (recordRequests) requests.push(entry);
 
-    const reply = (body: Record<string, unknown>) => {
-      record.error = typeof body.error === 'number' ? body.error : 0;
+    const reply = (body: Record<string, unknown>, delay = 0) => {
+      entry.error = typeof body.error === 'number' ? body.error : 0;
       const m = Math.floor(now() / 60_000);
       if (m !== minute) {
         minute = m;
         callsThisMinute = 0;
       }
       callsThisMinute++;
-      res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'x-ratelimit-limit': '4000',
-        'x-ratelimit-remain': String(Math.max(0, 4000 - callsThisMinute)),
-      });
-      res.end(JSON.stringify(body));
+      const answer = (): void => {
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'x-ratelimit-limit': '4000',
+          'x-ratelimit-remain': String(Math.max(0, 4000 - callsThisMinute)),
+        });
+        res.end(JSON.stringify(body));
+      };
+      if (delay > 0) setTimeout(answer, delay);
+      else answer();
     };
 
     if (req.method === 'POST' && path === '/v4/oa/access_token') return reply(await handleToken(req, raw));
+    if (req.method === 'GET' && path === '/v2.0/oa/conversation') {
+      const auth = authorise(req);
+      if ('error' in auth) return reply(auth);
+      const s = takeScripted('conversation');
+      if (s) return reply(s);
+      return reply(handleConversation(auth.oaId, (req.url ?? '').split('?')[1] ?? ''));
+    }
     const endpoint: FakeEndpoint | null =
       req.method === 'POST' && path === '/v3.0/oa/message/cs'
         ? 'cs'
@@ -344,7 +420,7 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     if ('error' in auth) return reply(auth);
     const s = takeScripted(endpoint);
     if (s) return reply(s);
-    return reply(endpoint === 'cs' ? handleCs(auth.oaId, raw) : handlePromotion(auth.oaId, raw));
+    return reply(endpoint === 'cs' ? handleCs(auth.oaId, raw) : handlePromotion(auth.oaId, raw), responseDelayMs);
   }
 
   const server: Server = createServer((req, res) => {
@@ -389,6 +465,15 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     },
     setTokenDelay(ms) {
       tokenDelayMs = ms;
+    },
+    failUntil(endpoint, error, untilMs) {
+      failingUntil.set(endpoint, { error, until: untilMs });
+    },
+    setResponseDelay(ms) {
+      responseDelayMs = ms;
+    },
+    setRecordRequests(rec) {
+      recordRequests = rec;
     },
     createAuthCode({ oaId, codeChallenge }) {
       const code = token('code_');

@@ -15,8 +15,30 @@ export interface MessengerClientOptions {
   timeoutMs?: number;
 }
 
+/** A body of our own making that the Send API accepts: a rendered reply or an attachment message. */
+export type MessengerOutgoingBody = MessengerSendBody | { recipient: { id: string }; messaging_type: string; message: { attachment: { type: string; payload: unknown } } };
+
+/** One message of a Page's conversation with a person, as the Conversations API lists it. */
+export interface ConversationMessage {
+  id: string;
+  createdAt: Date;
+  /** Sent by the Page (our side), not by the person. */
+  fromPage: boolean;
+  /** The message text ('' for an attachment without text). */
+  text: string;
+}
+
+export type ConversationLookup = { kind: 'ok'; messages: ConversationMessage[] } | { kind: 'error'; code: string };
+
 export interface MessengerClient {
-  send(body: MessengerSendBody): Promise<SendOutcome>;
+  send(body: MessengerOutgoingBody): Promise<SendOutcome>;
+  /**
+   * The latest messages between the Page and one person (Conversations API: the conversation of
+   * `user_id` on the Page, then its messages with created_time / from / message). Needs the
+   * pages_messaging (and pages_read_engagement) permissions with Advanced Access; any refusal
+   * comes back as an error code, never thrown.
+   */
+  recentMessages(pageId: string, psid: string): Promise<ConversationLookup>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -44,10 +66,55 @@ const GraphError = z.object({
 export function createMessengerClient(options: MessengerClientOptions): MessengerClient {
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const endpoint = `${options.graphUrl.replace(/\/+$/, '')}/me/messages?access_token=${encodeURIComponent(options.pageAccessToken)}`;
+  const base = options.graphUrl.replace(/\/+$/, '');
+  const endpoint = `${base}/me/messages?access_token=${encodeURIComponent(options.pageAccessToken)}`;
+
+  /** A Graph GET; errors reduced to a code (the URL carries the token and is never logged). */
+  const get = async (path: string, query: Record<string, string>): Promise<{ ok: true; body: unknown } | { ok: false; code: string }> => {
+    const params = new URLSearchParams({ ...query, access_token: options.pageAccessToken });
+    let response: Response;
+    try {
+      response = await doFetch(`${base}${path}?${params.toString()}`, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      return { ok: false, code: isTimeout(error) ? 'fb:timeout' : 'fb:network' };
+    }
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch {
+      return { ok: false, code: `fb:http_${response.status}` };
+    }
+    if (!response.ok) {
+      const err = GraphError.safeParse(body);
+      const e = err.success ? err.data.error : undefined;
+      return { ok: false, code: e?.code === undefined ? `fb:http_${response.status}` : e.error_subcode === undefined ? `fb:${e.code}` : `fb:${e.code}/${e.error_subcode}` };
+    }
+    return { ok: true, body };
+  };
 
   return {
-    async send(body: MessengerSendBody): Promise<SendOutcome> {
+    async recentMessages(pageId: string, psid: string): Promise<ConversationLookup> {
+      const list = await get(`/${encodeURIComponent(pageId)}/conversations`, { platform: 'messenger', user_id: psid });
+      if (!list.ok) return { kind: 'error', code: list.code };
+      const conversations = ConversationList.safeParse(list.body);
+      if (!conversations.success) return { kind: 'error', code: 'fb:unexpected' };
+      const messages: ConversationMessage[] = [];
+      for (const conversation of conversations.data.data) {
+        // Only the 20 most recent messages of a conversation carry details (Graph's own limit).
+        const detail = await get(`/${encodeURIComponent(conversation.id)}`, { fields: 'messages.limit(20){id,created_time,from,message}' });
+        if (!detail.ok) return { kind: 'error', code: detail.code };
+        const parsed = ConversationDetail.safeParse(detail.body);
+        if (!parsed.success) return { kind: 'error', code: 'fb:unexpected' };
+        for (const m of parsed.data.messages?.data ?? []) {
+          const createdAt = parseGraphTime(m.created_time);
+          if (!createdAt) continue;
+          messages.push({ id: m.id, createdAt, fromPage: m.from?.id === pageId, text: m.message ?? '' });
+        }
+      }
+      return { kind: 'ok', messages };
+    },
+
+    async send(body: MessengerOutgoingBody): Promise<SendOutcome> {
       let response: Response;
       try {
         response = await doFetch(endpoint, {
@@ -76,6 +143,29 @@ export function createMessengerClient(options: MessengerClientOptions): Messenge
       return classifyMessengerError(response.status, parsedBody, response.headers);
     },
   };
+}
+
+const ConversationList = z.object({ data: z.array(z.object({ id: z.string().min(1) }).passthrough()) });
+const ConversationDetail = z.object({
+  messages: z
+    .object({
+      data: z.array(
+        z.object({
+          id: z.string(),
+          created_time: z.string(),
+          from: z.object({ id: z.union([z.string(), z.number().transform(String)]) }).passthrough().optional(),
+          message: z.string().optional(),
+        }),
+      ),
+    })
+    .optional(),
+});
+
+/** Graph writes times as "2026-03-10T03:00:00+0000": make the offset one Date.parse reads everywhere. */
+function parseGraphTime(value: string): Date | undefined {
+  const iso = value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
 }
 
 function isTimeout(error: unknown): boolean {

@@ -103,7 +103,44 @@ export interface ZaloSendResult {
   message?: string;
 }
 
+/** One message of the OA's conversation with a follower (GET /v2.0/oa/conversation). */
+export interface ZaloConversationMessage {
+  id: string;
+  at: Date;
+  /** Sent by the OA (src 0), not by the citizen (src 1). */
+  fromOa: boolean;
+  type: string;
+  /** The text Zalo shows for it ('' when none). */
+  text: string;
+}
+
+export type ZaloConversationLookup = { kind: 'ok'; messages: ZaloConversationMessage[] } | { kind: 'error'; code: string };
+
+const ConversationResponse = z.object({
+  error: z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]),
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+});
+
+const ConversationItem = z
+  .object({
+    src: z.coerce.number().int(),
+    time: z.coerce.number(),
+    type: z.string().optional(),
+    message: z.unknown().optional(),
+    message_id: z.union([z.string(), z.number().transform(String)]).optional(),
+    msg_id: z.union([z.string(), z.number().transform(String)]).optional(),
+  })
+  .passthrough();
+
 export interface ZaloClient {
+  /**
+   * The latest messages of the OA's conversation with one user, newest first
+   * (GET /v2.0/oa/conversation?data={"user_id","offset","count"}; at most 10 per call). The shape
+   * comes from community code, not an official page (medium confidence): `data` is the list of
+   * messages with src (0 = OA, 1 = user), time (ms), type and message. Errors come back as codes.
+   */
+  recentMessages(userId: string, count?: number): Promise<ZaloConversationLookup>;
   /** POST /v3.0/oa/message/cs: a consultation message (free < 48 h, billed to 7 days). */
   sendCs(body: ZaloCsBody): Promise<SendOutcome>;
   /** POST /v3.0/oa/message/promotion: an announcement to a follower (caps and hours apply). */
@@ -162,8 +199,51 @@ export function createZaloClient(opts: ZaloClientOptions): ZaloClient {
     return { outcome: classifyZaloError(error, message ?? '', now()), accessToken, message: message ?? '' };
   }
 
+  async function recentMessages(userId: string, count = 10): Promise<ZaloConversationLookup> {
+    let accessToken: string;
+    try {
+      accessToken = await opts.getAccessToken();
+    } catch (err) {
+      if (err instanceof ZaloTokenError) return { kind: 'error', code: err.code };
+      throw err;
+    }
+    const data = JSON.stringify({ user_id: userId, offset: 0, count: Math.min(10, Math.max(1, count)) });
+    let res: Response;
+    try {
+      res = await fetchFn(`${base}/v2.0/oa/conversation?data=${encodeURIComponent(data)}`, {
+        method: 'GET',
+        headers: { access_token: accessToken },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      return { kind: 'error', code: timedOut ? 'timeout' : 'network' };
+    }
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch {
+      return { kind: 'error', code: `http_${res.status}` };
+    }
+    const parsed = ConversationResponse.safeParse(json);
+    if (!parsed.success) return { kind: 'error', code: `http_${res.status}_unexpected` };
+    if (parsed.data.error !== 0) return { kind: 'error', code: String(parsed.data.error) };
+    const raw = parsed.data.data;
+    // Seen both as a bare list and wrapped as {messages: [...]}.
+    const list = Array.isArray(raw) ? raw : typeof raw === 'object' && raw !== null && Array.isArray((raw as { messages?: unknown }).messages) ? (raw as { messages: unknown[] }).messages : [];
+    const messages: ZaloConversationMessage[] = [];
+    for (const item of list) {
+      const m = ConversationItem.safeParse(item);
+      if (!m.success) continue;
+      const text = typeof m.data.message === 'string' ? m.data.message : '';
+      messages.push({ id: m.data.message_id ?? m.data.msg_id ?? '', at: new Date(m.data.time), fromOa: m.data.src === 0, type: m.data.type ?? '', text });
+    }
+    return { kind: 'ok', messages };
+  }
+
   return {
     post,
+    recentMessages,
     async sendCs(body) {
       return (await post('/v3.0/oa/message/cs', body)).outcome;
     },

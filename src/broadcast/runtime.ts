@@ -1,0 +1,227 @@
+// The broadcast runtime: fan-out of an announcement into deliveries and send jobs, the periodic
+// tick (scheduled starts, re-driving deliveries whose job is gone, completion, expiry of held
+// announcements) and the hand-over of held announcements when a citizen comes back.
+//
+// Fan-out pages through the audience 1,000 contacts at a time from the announcement's cursor:
+// deliveries are inserted (ON CONFLICT DO NOTHING), a send job is queued for each recipient of
+// the page (deterministic ids, so a page done twice queues nothing twice), then the cursor moves.
+// A crash resumes at the cursor; the whole audience is never in memory. Website recipients get
+// no job: nothing can be pushed to them, they are held for their next visit at once.
+// Ports only: the jobs layer (src/jobs/broadcast-queue.ts) supplies queues and Redis.
+import type { Reply } from '../channels/channel.js';
+import type { Announcement, AnnouncementStatus, DeliveryTarget } from './types.js';
+import type { DeliveryOutcome, RedriveCandidate } from '../store/broadcast-repository.js';
+import type { Delivery } from './types.js';
+import { decide, type EligibilityRules } from './eligibility.js';
+import { deliverHeld } from './held.js';
+import type { BroadcastSendJob } from './sender.js';
+
+/** One recipient as the audience query gives it (SubscriptionRepository.audiencePage). */
+export interface AudienceMember {
+  contactId: number;
+  accountId: number;
+  platform: 'messenger' | 'zalo' | 'web';
+  platformUserId: string;
+  lastInteractionAt: Date;
+  following: boolean | null;
+  reachable: boolean;
+}
+
+export type AudiencePage = (query: {
+  unitId: string;
+  groupIds: readonly number[];
+  platforms: ReadonlyArray<'messenger' | 'zalo' | 'web'>;
+  afterContactId: number;
+  limit: number;
+}) => Promise<AudienceMember[]>;
+
+/** The repository methods the runtime uses (BroadcastRepository satisfies it). */
+export interface RuntimeStore {
+  get(id: number): Promise<Announcement | undefined>;
+  start(id: number, now: Date): Promise<Announcement | undefined>;
+  addDeliveries(announcementId: number, targets: readonly DeliveryTarget[]): Promise<number>;
+  advanceCursor(id: number, cursor: number): Promise<void>;
+  finishFanout(id: number): Promise<void>;
+  finishMany(announcementId: number, contactIds: readonly number[], outcome: DeliveryOutcome, now: Date): Promise<number>;
+  completeIfSettled(id: number, now: Date): Promise<boolean>;
+  due(now: Date, limit?: number): Promise<Announcement[]>;
+  active(limit?: number): Promise<Announcement[]>;
+  redriveCandidates(announcementId: number, afterContactId: number, now: Date, idleMs: number, leaseMs: number, limit: number): Promise<RedriveCandidate[]>;
+  heldFor(contactId: number, now: Date): Promise<Array<{ delivery: Delivery; announcement: Announcement }>>;
+  settleHeld(announcementId: number, contactId: number, status: 'sent' | 'expired', now: Date, messageId?: string | null): Promise<boolean>;
+  expireHeld(now: Date): Promise<number>;
+}
+
+/** Queues, as the runtime needs them. */
+export interface BroadcastJobs {
+  /** Queues the first send job of each delivery (an existing job id is left alone). */
+  enqueueSends(jobs: readonly BroadcastSendJob[]): Promise<void>;
+  /** Queues a new send job for each delivery whose current job is gone; returns how many. */
+  redriveSends(jobs: readonly BroadcastSendJob[]): Promise<number>;
+  /** Queues the fan-out of an announcement (at its scheduled time, or now). */
+  scheduleFanout(announcementId: number, at?: Date | null): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  store: RuntimeStore;
+  audiencePage: AudiencePage;
+  jobs: BroadcastJobs;
+  rules: EligibilityRules;
+  /** Recipients per audience page (and per batch of queued jobs). */
+  pageSize?: number;
+  /** The sender's lease: a 'sending' delivery older than this is re-driven (then reconciled). */
+  leaseMs: number;
+  /** A pending delivery untouched this long is checked for a live job by the tick. */
+  idleMs: number;
+  /** Deliveries checked per announcement per tick. */
+  redriveBatch?: number;
+  now?: () => Date;
+  log?: (event: string, fields: Record<string, string | number | boolean>) => void;
+}
+
+export type FanoutResult =
+  | { kind: 'done'; pages: number; recipients: number }
+  | { kind: 'not_due'; at: Date }
+  | { kind: 'not_active'; status: AnnouncementStatus | 'missing' };
+
+export interface BroadcastRuntime {
+  /** Runs (or resumes) the fan-out of one announcement. */
+  fanout(announcementId: number): Promise<FanoutResult>;
+  /** The periodic pass: scheduled starts, stuck fan-outs, re-drives, completion, expiry. */
+  tick(): Promise<{ started: number; redriven: number; completed: number; expired: number }>;
+  /**
+   * Held announcements of a contact who is back (Messenger inside the window again, the website
+   * at the next visit), as replies to send after the bot's answer; each is settled 'sent' once
+   * (a concurrent call gets the others). Zalo never holds.
+   */
+  deliverHeld(contactId: number, accountId: number, platform: 'messenger' | 'zalo' | 'web', userId: string, now: Date): Promise<Reply[]>;
+  /** An outcome was recorded for this announcement: check (soon, once) whether it is complete. */
+  noteSettled(announcementId: number): void;
+  close(): void;
+}
+
+export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntime {
+  const { store, jobs, rules } = options;
+  const pageSize = options.pageSize ?? 1000;
+  const redriveBatch = options.redriveBatch ?? 2000;
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => undefined);
+  /** Where the tick's re-drive of each announcement continues (rotates through the deliveries). */
+  const redriveCursor = new Map<number, number>();
+  const completionTimers = new Map<number, NodeJS.Timeout>();
+
+  async function fanout(announcementId: number): Promise<FanoutResult> {
+    let a = await store.get(announcementId);
+    if (!a) return { kind: 'not_active', status: 'missing' };
+    if (a.status === 'scheduled') {
+      if (a.scheduledAt && a.scheduledAt.getTime() > now().getTime()) return { kind: 'not_due', at: a.scheduledAt };
+      a = (await store.start(announcementId, now())) ?? a;
+    }
+    if (a.status !== 'fanning_out') return { kind: 'not_active', status: a.status };
+    let cursor = a.fanoutCursor;
+    let pages = 0;
+    let recipients = 0;
+    for (;;) {
+      const page = await options.audiencePage({ unitId: a.unitId, groupIds: a.groupIds, platforms: a.channels, afterContactId: cursor, limit: pageSize });
+      if (page.length === 0) break;
+      await store.addDeliveries(
+        announcementId,
+        page.map((m) => ({ contactId: m.contactId, accountId: m.accountId, platform: m.platform })),
+      );
+      const sends: BroadcastSendJob[] = [];
+      const webHeld: number[] = [];
+      const webSkipped: number[] = [];
+      const at = now();
+      for (const m of page) {
+        if (m.platform === 'web') {
+          const d = decide({ platform: 'web', reachable: m.reachable, following: m.following, lastInteractionAt: m.lastInteractionAt, sentToday: 0, sentThisMonth: 0 }, at, rules);
+          (d.kind === 'skip' ? webSkipped : webHeld).push(m.contactId);
+        } else {
+          sends.push({ announcementId, contactId: m.contactId, accountId: m.accountId, platform: m.platform, userId: m.platformUserId });
+        }
+      }
+      // finishMany only moves pending deliveries: a page done twice changes nothing twice.
+      await store.finishMany(announcementId, webHeld, { status: 'held', reason: 'web_next_visit' }, at);
+      await store.finishMany(announcementId, webSkipped, { status: 'skipped', reason: 'unreachable' }, at);
+      await jobs.enqueueSends(sends);
+      const last = page[page.length - 1];
+      if (last) cursor = last.contactId;
+      await store.advanceCursor(announcementId, cursor);
+      pages++;
+      recipients += page.length;
+      if (page.length < pageSize) break;
+      // An officer may cancel while a long fan-out runs: stop queuing.
+      const current = await store.get(announcementId);
+      if (!current || current.status !== 'fanning_out') return { kind: 'not_active', status: current?.status ?? 'missing' };
+    }
+    await store.finishFanout(announcementId);
+    // Nothing to send (only website recipients, or none at all): done at once.
+    await store.completeIfSettled(announcementId, now());
+    log('broadcast fan-out done', { announcementId, pages, recipients });
+    return { kind: 'done', pages, recipients };
+  }
+
+  async function redrive(a: Announcement): Promise<number> {
+    const after = redriveCursor.get(a.id) ?? 0;
+    const candidates = await store.redriveCandidates(a.id, after, now(), options.idleMs, options.leaseMs, redriveBatch);
+    const last = candidates[candidates.length - 1];
+    redriveCursor.set(a.id, candidates.length < redriveBatch || !last ? 0 : last.contactId);
+    const sends: BroadcastSendJob[] = [];
+    for (const c of candidates) {
+      if (c.platform === 'web') continue;
+      sends.push({ announcementId: a.id, contactId: c.contactId, accountId: c.accountId, platform: c.platform, userId: c.platformUserId });
+    }
+    return sends.length ? jobs.redriveSends(sends) : 0;
+  }
+
+  async function tick(): Promise<{ started: number; redriven: number; completed: number; expired: number }> {
+    let started = 0;
+    let redriven = 0;
+    let completed = 0;
+    for (const a of await store.due(now())) {
+      await jobs.scheduleFanout(a.id, null);
+      started++;
+    }
+    for (const a of await store.active()) {
+      if (a.status === 'fanning_out') {
+        // The fan-out job may have died with its worker: queue it again (a live one is kept).
+        await jobs.scheduleFanout(a.id, null);
+        continue;
+      }
+      if (await store.completeIfSettled(a.id, now())) {
+        completed++;
+        redriveCursor.delete(a.id);
+        continue;
+      }
+      redriven += await redrive(a);
+    }
+    const expired = await store.expireHeld(now());
+    if (started || redriven || completed || expired) log('broadcast tick', { started, redriven, completed, expired });
+    return { started, redriven, completed, expired };
+  }
+
+  function noteSettled(announcementId: number): void {
+    if (completionTimers.has(announcementId)) return;
+    const timer = setTimeout(() => {
+      completionTimers.delete(announcementId);
+      store.completeIfSettled(announcementId, now()).catch(() => undefined);
+    }, 500);
+    timer.unref();
+    completionTimers.set(announcementId, timer);
+  }
+
+  return {
+    fanout,
+    tick,
+    async deliverHeld(contactId, accountId, platform, userId, at) {
+      const held = await deliverHeld(store, contactId, accountId, platform, userId, at);
+      for (const h of held) noteSettled(h.announcementId);
+      return held.map((h) => h.reply);
+    },
+    noteSettled,
+    close() {
+      for (const t of completionTimers.values()) clearTimeout(t);
+      completionTimers.clear();
+    },
+  };
+}
