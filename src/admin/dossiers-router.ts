@@ -18,7 +18,7 @@ import { DEFAULT_COLUMNS, EMPTY_MAPPING, FIELD_VI, ImportField, ImportMapping, e
 import { localInstant, parseLocalDate } from '../dossiers/local-time.js';
 import { multipartBoundary, parseMultipart } from '../dossiers/multipart-form.js';
 import { DossierStatus, OPEN_STATUSES, STATUS_VI, parseStatusText } from '../dossiers/status.js';
-import { csvLine } from '../surveys/export.js';
+import { csvLine } from '../exports/csv.js';
 import { parsePeriod, PeriodError, quarterOf, vietnamDate, type Period } from '../surveys/period.js';
 
 /**

@@ -7,6 +7,7 @@
 // platform message id, nothing that identifies a person outside this report.
 import { createHmac } from 'node:crypto';
 import type { Writable } from 'node:stream';
+import { csvLine, drained, inertCell } from '../exports/csv.js';
 import ExcelJS from 'exceljs';
 import { VN_OFFSET_MS } from './eligibility.js';
 import type { Announcement, AnnouncementStatus, BroadcastChannel, Delivery, DeliveryCounts, DeliveryStatus } from './types.js';
@@ -109,20 +110,7 @@ export function reportFilename(a: Pick<Announcement, 'id' | 'createdAt'>, ext: '
   return `bao-cao-thong-bao-${a.id}-${l.getUTCFullYear()}${pad(l.getUTCMonth() + 1)}${pad(l.getUTCDate())}.${ext}`;
 }
 
-/**
- * A value a spreadsheet would read as a formula (= + - @, or a leading tab / carriage return
- * that some programs strip before looking) gets a leading apostrophe: shown as text, never run.
- */
-export function inertCell(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
-function csvCell(value: string | number): string {
-  const s = typeof value === 'number' ? String(value) : inertCell(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-const csvLine = (cells: ReadonlyArray<string | number>): string => cells.map(csvCell).join(',') + '\r\n';
+export { inertCell };
 
 // --- the report -----------------------------------------------------------------------------------
 
@@ -153,25 +141,6 @@ function rowOf(d: Delivery, key: string): Array<string | number> {
     d.attempts,
     vietnamDateTime(d.updatedAt),
   ];
-}
-
-/** Resolves when `out` can take more (or is gone); false when it closed or failed. */
-function drained(out: Writable): Promise<boolean> {
-  if (out.destroyed) return Promise.resolve(false);
-  if (!out.writableNeedDrain) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => () => {
-      out.off('drain', onDrain);
-      out.off('close', onClose);
-      out.off('error', onClose);
-      resolve(ok);
-    };
-    const onDrain = done(true);
-    const onClose = done(false);
-    out.on('drain', onDrain);
-    out.on('close', onClose);
-    out.on('error', onClose);
-  });
 }
 
 async function* pages(opts: ReportOptions): AsyncGenerator<Delivery[]> {

@@ -5,6 +5,9 @@
 // as they come, waiting for the destination to drain, so a year of a province never sits in
 // memory. Respondents never appear: not even their pseudonym.
 import type { Writable } from 'node:stream';
+import { csvCell, csvLine, drained, inertCell, type Cell } from '../exports/csv.js';
+
+export { csvLine, inertCell };
 import ExcelJS from 'exceljs';
 import type { Queryable } from '../store/database.js';
 import { LEVEL_LABELS, SATISFACTION_LEVELS, type SatisfactionLevel, type SurveyDefinition } from './definition.js';
@@ -14,43 +17,6 @@ import { buildSurveyReport, percent, responseWhere, type ReportFilter, type Surv
 import { CITIZEN_INDICES, UNIT_BAND_LABELS } from './scoring.js';
 
 // --- cells ---------------------------------------------------------------------------------------
-
-/**
- * A text a spreadsheet would read as a formula (= + - @, or a leading tab / carriage return that
- * some programs strip first) gets a leading apostrophe: shown as text, never run.
- */
-export function inertCell(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
-type Cell = string | number | null;
-
-function csvCell(value: Cell): string {
-  if (value === null) return '';
-  const s = typeof value === 'number' ? String(value) : inertCell(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export const csvLine = (cells: readonly Cell[]): string => cells.map(csvCell).join(',') + '\r\n';
-
-/** Resolves when `out` can take more (or is gone); false when it closed or failed. */
-function drained(out: Writable): Promise<boolean> {
-  if (out.destroyed) return Promise.resolve(false);
-  if (!out.writableNeedDrain) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => () => {
-      out.off('drain', onDrain);
-      out.off('close', onClose);
-      out.off('error', onClose);
-      resolve(ok);
-    };
-    const onDrain = done(true);
-    const onClose = done(false);
-    out.on('drain', onDrain);
-    out.on('close', onClose);
-    out.on('error', onClose);
-  });
-}
 
 /** A stream inside exceljs's zip: readable-stream 2 or 3, neither with writableNeedDrain. */
 interface DrainSource {
