@@ -221,7 +221,7 @@ const REFRESH_SECONDS = 3;
 const LIST_LIMIT = 100;
 const CHANNELS: readonly BroadcastChannel[] = ['zalo', 'messenger', 'web'];
 
-const STYLE = raw(`<style>
+const STYLE = raw(`<style>form.compose textarea{font:inherit}
 .bubble{background:#fff;border:1px solid #ccd;border-radius:12px;padding:.5rem .8rem;margin:.3rem 0;max-width:34rem;white-space:pre-wrap;overflow-wrap:anywhere}
 .platform{background:#fff;border-radius:8px;padding:.6rem 1rem;margin:.8rem 0;box-shadow:0 1px 3px #0002}
 .bar{background:#dde3e8;border-radius:6px;height:1.2rem;overflow:hidden;max-width:40rem}.bar>div{background:#1e7b34;height:100%}
@@ -620,7 +620,8 @@ ${composeForm(unitId, auth, groups, values, errors)}
       page(
         a.title,
         auth,
-        html`<h1>${a.title}</h1>${noticeBox(req)}${sections}<p><a href="${unitPath(unitId)}/announcements">Quay lại danh sách thông báo</a></p>`,
+        // "Sending started, this page updates itself" is only true while it runs (the refresh keeps the URL).
+        html`<h1>${a.title}</h1>${req.query.notice === 'sent' && !running ? '' : noticeBox(req)}${sections}<p><a href="${unitPath(unitId)}/announcements">Quay lại danh sách thông báo</a></p>`,
         running,
       ),
     );
