@@ -72,6 +72,10 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
     state: services.state,
     touchContact: async (accountId, userId, at, following) => void (await services.contacts.touch(accountId, userId, at, following)),
     markUnreachable: (accountId, userId, reason) => services.contacts.markUnreachable(accountId, userId, reason),
+    deliverHeld: async (accountId, platform, userId, at) => {
+      const c = await services.contacts.find(accountId, userId);
+      return c ? broadcasts.runtime.deliverHeld(c.id, accountId, platform, userId, at) : [];
+    },
     queueReplies: (input) => platforms.queueReplies(outbound, input),
     handoffTimeoutSeconds: config.HANDOFF_TIMEOUT_SECONDS,
   });

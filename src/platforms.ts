@@ -100,35 +100,9 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
   const render = (platform: PlatformName, reply: Reply, userId: string, mode: 'RESPONSE' | 'UPDATE'): unknown[] =>
     platform === 'messenger' ? renderMessengerReply(reply, userId, mode) : renderZaloReply(reply, userId);
 
-  const send = async (job: OutboundJob, body: unknown): Promise<SendOutcome> => {
-    const account = await accounts.get(job.accountId);
-    if (!account) return { kind: 'drop', code: 'no_account', reason: 'unknown', markUnreachable: false };
-    const contact = await contacts.find(account.id, job.userId);
-    if (contact) {
-      const window = replyWindow(job.platform, contact.lastInteractionAt, new Date());
-      // Never call the API where the platform would refuse: record why instead.
-      if (!window.allowed) return { kind: 'drop', code: 'window', reason: 'outside_window', markUnreachable: false };
-      if (window.paid) logger.info({ platform: job.platform, code: 'ZALO_CS_BILLED' }, 'consultation message past 48 h (billed)');
-      if (!contact.reachable) return { kind: 'drop', code: 'unreachable', reason: 'user_blocked', markUnreachable: false };
-    }
-    if (job.platform === 'messenger') {
-      const token = account.secrets.pageAccessToken;
-      if (!token) return { kind: 'pause', code: 'no_token', reason: 'token_invalid' };
-      // Bodies were rendered before queueing; they are our own objects, sent as they are.
-      return createMessengerClient({ graphUrl: config.FB_GRAPH_URL, pageAccessToken: token, fetch: (i, init) => fetchFn(i, init) }).send(body as MessengerSendBody);
-    }
-    if (!zaloTokens) return { kind: 'pause', code: 'no_app', reason: 'app_misconfigured' };
-    const client = createZaloClient({
-      openapiUrl: config.ZALO_OPENAPI_URL,
-      getAccessToken: () => zaloTokens.getAccessToken(account.externalId),
-      fetch: (i, init) => fetchFn(i, init),
-    });
-    return client.sendCs(body as ZaloCsBody);
-  };
-
-  // Broadcasts send thousands of messages per account: the account row (status and sealed tokens)
-  // and the Zalo access token are read at most once a second per account, and dropped at once
-  // when a send says the account or its token changed.
+  // Replies and broadcasts send thousands of messages per account: the account row (status and
+  // sealed tokens) and the Zalo access token are read at most once a second per account, and
+  // dropped at once when a send says the account or its token changed.
   const accountCache = new Map<number, { at: number; account: ChannelAccount | undefined }>();
   const cachedAccount = async (id: number): Promise<ChannelAccount | undefined> => {
     const hit = accountCache.get(id);
@@ -144,8 +118,14 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
     if (hit && Date.now() - hit.at < ACCOUNT_CACHE_MS) return hit.token;
     const token = await zaloTokens.getAccessToken(oaId);
     zaloTokenCache.set(oaId, { at: Date.now(), token });
+    lastZaloToken.set(oaId, token);
     return token;
   };
+  /**
+   * The access token last handed to a send of each OA: a refresh after -216/-220 names it as the
+   * rejected one, so that a token already replaced (by another process) is not refreshed again.
+   */
+  const lastZaloToken = new Map<string, string>();
   const forget = (account: ChannelAccount): void => {
     accountCache.delete(account.id);
     zaloTokenCache.delete(account.externalId);
@@ -156,6 +136,32 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
   };
   const zaloFor = (account: ChannelAccount) =>
     zaloTokens ? createZaloClient({ openapiUrl: config.ZALO_OPENAPI_URL, getAccessToken: () => cachedZaloToken(account.externalId), fetch: bulkFetch }) : undefined;
+
+  const send = async (job: OutboundJob, body: unknown): Promise<SendOutcome> => {
+    const account = await cachedAccount(job.accountId);
+    if (!account) return { kind: 'drop', code: 'no_account', reason: 'unknown', markUnreachable: false };
+    const contact = await contacts.find(account.id, job.userId);
+    if (contact) {
+      const window = replyWindow(job.platform, contact.lastInteractionAt, new Date());
+      // Never call the API where the platform would refuse: record why instead.
+      if (!window.allowed) return { kind: 'drop', code: 'window', reason: 'outside_window', markUnreachable: false };
+      if (window.paid) logger.info({ platform: job.platform, code: 'ZALO_CS_BILLED' }, 'consultation message past 48 h (billed)');
+      if (!contact.reachable) return { kind: 'drop', code: 'unreachable', reason: 'user_blocked', markUnreachable: false };
+    }
+    if (job.platform === 'messenger') {
+      const client = messengerFor(account);
+      if (!client) return { kind: 'pause', code: 'no_token', reason: 'token_invalid' };
+      // Bodies were rendered before queueing; they are our own objects, sent as they are.
+      const outcome = await client.send(body as MessengerSendBody);
+      if (outcome.kind === 'pause') forget(account);
+      return outcome;
+    }
+    const client = zaloFor(account);
+    if (!client) return { kind: 'pause', code: 'no_app', reason: 'app_misconfigured' };
+    const outcome = await client.sendCs(body as ZaloCsBody);
+    if (outcome.kind === 'pause' || outcome.kind === 'refresh') forget(account);
+    return outcome;
+  };
 
   const gateway: BroadcastGateway = {
     send: async (accountId, platform, body) => {
@@ -195,7 +201,7 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
       if (!account) return;
       forget(account);
       try {
-        await zaloTokens.forceRefresh(account.externalId, account.secrets.accessToken);
+        await zaloTokens.forceRefresh(account.externalId, lastZaloToken.get(account.externalId) ?? account.secrets.accessToken);
       } catch {
         // The token manager has marked the OA reconnect_required; the retried send says so.
       }
@@ -223,12 +229,14 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
     send,
     refreshToken: async (job) => {
       const account = await accounts.get(job.accountId);
-      if (account && zaloTokens) await zaloTokens.forceRefresh(account.externalId, account.secrets.accessToken);
+      if (!account) return;
+      forget(account);
+      if (zaloTokens) await zaloTokens.forceRefresh(account.externalId, lastZaloToken.get(account.externalId) ?? account.secrets.accessToken);
     },
     markUnreachable: async (job, reason) => contacts.markUnreachable(job.accountId, job.userId, reason),
     pauseAccount: async (job, code, reason) => pauseAccount(job.accountId, job.platform, code, reason),
     accountBlocked: async (job) => {
-      const account = await accounts.get(job.accountId);
+      const account = await cachedAccount(job.accountId);
       if (!account) return 'unknown_account';
       return account.status === 'active' ? null : account.status;
     },

@@ -54,8 +54,11 @@ export interface RuntimeStore {
 
 /** Queues, as the runtime needs them. */
 export interface BroadcastJobs {
-  /** Queues the first send job of each delivery (an existing job id is left alone). */
-  enqueueSends(jobs: readonly BroadcastSendJob[]): Promise<void>;
+  /**
+   * Queues the first send job of each delivery (an existing job id is left alone), available
+   * after `delayMs` when given.
+   */
+  enqueueSends(jobs: ReadonlyArray<BroadcastSendJob & { delayMs?: number }>): Promise<void>;
   /** Queues a new send job for each delivery whose current job is gone; returns how many. */
   redriveSends(jobs: readonly BroadcastSendJob[]): Promise<number>;
   /** Queues the fan-out of an announcement (at its scheduled time, or now). */
@@ -69,6 +72,12 @@ export interface RuntimeOptions {
   rules: EligibilityRules;
   /** Recipients per audience page (and per batch of queued jobs). */
   pageSize?: number;
+  /**
+   * Sends per second of an account of the platform: send jobs are made available at that pace
+   * (those likely to be sent; the held and skipped at once) rather than all at once, so the
+   * workers do not churn through a long queue that the account's rate holds back anyway.
+   */
+  sendRate?: (platform: 'messenger' | 'zalo') => number;
   /** The sender's lease: a 'sending' delivery older than this is re-driven (then reconciled). */
   leaseMs: number;
   /** A pending delivery untouched this long is checked for a live job by the tick. */
@@ -121,6 +130,8 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
     let cursor = a.fanoutCursor;
     let pages = 0;
     let recipients = 0;
+    /** Per account: when the next likely send may start (epoch ms). */
+    const horizon = new Map<number, number>();
     for (;;) {
       const page = await options.audiencePage({ unitId: a.unitId, groupIds: a.groupIds, platforms: a.channels, afterContactId: cursor, limit: pageSize });
       if (page.length === 0) break;
@@ -128,17 +139,25 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
         announcementId,
         page.map((m) => ({ contactId: m.contactId, accountId: m.accountId, platform: m.platform })),
       );
-      const sends: BroadcastSendJob[] = [];
+      const sends: Array<BroadcastSendJob & { delayMs?: number }> = [];
       const webHeld: number[] = [];
       const webSkipped: number[] = [];
       const at = now();
       for (const m of page) {
+        const predicted = decide({ platform: m.platform, reachable: m.reachable, following: m.following, lastInteractionAt: m.lastInteractionAt, sentToday: 0, sentThisMonth: 0 }, at, rules);
         if (m.platform === 'web') {
-          const d = decide({ platform: 'web', reachable: m.reachable, following: m.following, lastInteractionAt: m.lastInteractionAt, sentToday: 0, sentThisMonth: 0 }, at, rules);
-          (d.kind === 'skip' ? webSkipped : webHeld).push(m.contactId);
-        } else {
-          sends.push({ announcementId, contactId: m.contactId, accountId: m.accountId, platform: m.platform, userId: m.platformUserId });
+          (predicted.kind === 'skip' ? webSkipped : webHeld).push(m.contactId);
+          continue;
         }
+        const job: BroadcastSendJob & { delayMs?: number } = { announcementId, contactId: m.contactId, accountId: m.accountId, platform: m.platform, userId: m.platformUserId };
+        const rate = options.sendRate?.(m.platform);
+        if (predicted.kind === 'send' && rate && rate > 0) {
+          const start = Math.max(horizon.get(m.accountId) ?? at.getTime(), at.getTime());
+          horizon.set(m.accountId, start + 1000 / rate);
+          // Only far-off starts are worth a delay; the account's pace does the fine spacing.
+          if (start - at.getTime() > 1000) job.delayMs = Math.floor(start - at.getTime() - 500);
+        }
+        sends.push(job);
       }
       // finishMany only moves pending deliveries: a page done twice changes nothing twice.
       await store.finishMany(announcementId, webHeld, { status: 'held', reason: 'web_next_visit' }, at);
@@ -150,6 +169,8 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
       pages++;
       recipients += page.length;
       if (page.length < pageSize) break;
+      // Give the rest of the process (replies) a turn between pages.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       // An officer may cancel while a long fan-out runs: stop queuing.
       const current = await store.get(announcementId);
       if (!current || current.status !== 'fanning_out') return { kind: 'not_active', status: current?.status ?? 'missing' };

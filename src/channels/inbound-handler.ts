@@ -22,6 +22,11 @@ export interface InboundHandlerDeps {
    * them; their next message or follow makes them reachable again (touchContact does).
    */
   markUnreachable?(accountId: number, userId: string, reason: string): Promise<void>;
+  /**
+   * Announcements held for this citizen (their window was closed when it was sent), appended to
+   * the answer now that they wrote again (issue #5); each is marked sent once.
+   */
+  deliverHeld?(accountId: number, platform: PlatformName, userId: string, at: Date): Promise<Reply[]>;
   /** Renders and queues one turn's replies; `turnId` makes the send idempotent. */
   queueReplies(input: { platform: PlatformName; accountId: number; userId: string; replies: Reply[]; turnId: string }): Promise<void>;
   handoffTimeoutSeconds: number;
@@ -70,7 +75,9 @@ export function createInboundHandler(deps: InboundHandlerDeps): (routed: RoutedE
     };
     // An attachment alone (photo, sticker, location) gets a polite "please type your question".
     const replies = await deps.engine.handle(inbound);
+    // No answer (an officer has the conversation): nothing else is pushed either.
     if (replies.length === 0) return;
-    await deps.queueReplies({ platform: event.platform, accountId, userId: event.userId, replies, turnId: event.dedupeKey });
+    const held = deps.deliverHeld ? await deps.deliverHeld(accountId, event.platform, event.userId, at) : [];
+    await deps.queueReplies({ platform: event.platform, accountId, userId: event.userId, replies: [...replies, ...held], turnId: event.dedupeKey });
   };
 }

@@ -176,7 +176,11 @@ export function createBroadcastJobs(options: { outbound: OutboundQueue; broadcas
   });
   return {
     async enqueueSends(jobs) {
-      await outbound.addBulk(jobs.map((j) => ({ job: toJob(j), jobId: broadcastJobId(j.announcementId, j.contactId, 0) })));
+      // In slices, letting other work of the process (a citizen's reply) run in between.
+      for (let i = 0; i < jobs.length; i += 200) {
+        await outbound.addBulk(jobs.slice(i, i + 200).map((j) => ({ job: toJob(j), jobId: broadcastJobId(j.announcementId, j.contactId, 0), delayMs: j.delayMs })));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     },
     async redriveSends(jobs) {
       const fresh: Array<{ job: OutboundJob; jobId: string }> = [];
@@ -220,6 +224,7 @@ export function createRedisSendControls(options: {
   const streakKey = (id: number): string => `${prefix}:throttle-streak:${id}`;
   const probeKey = (id: number): string => `${prefix}:throttle-probe:${id}`;
   const promoKey = (id: number): string => `${prefix}:promo-block:${id}`;
+  const promoBlocks = new Map<number, { at: number; until: number }>();
   return {
     async pace(accountId, platform, nowMs, slotAt) {
       const spec = rates[platform];
@@ -248,11 +253,17 @@ export function createRedisSendControls(options: {
       return typeof ms === 'number' ? ms : Number(ms);
     },
     async promotionsBlockedUntil(accountId) {
+      // Read at most once a second per account: a block (-211) is rare and lasts the day.
+      const hit = promoBlocks.get(accountId);
+      if (hit && Date.now() - hit.at < 1000) return hit.until;
       const v = await redis.get(promoKey(accountId));
-      return v ? Number(v) : 0;
+      const until = v ? Number(v) : 0;
+      promoBlocks.set(accountId, { at: Date.now(), until });
+      return until;
     },
     async blockPromotions(accountId, untilMs) {
       const ttl = untilMs - Date.now();
+      promoBlocks.set(accountId, { at: Date.now(), until: untilMs });
       if (ttl > 0) await redis.set(promoKey(accountId), String(untilMs), 'PX', ttl);
     },
   };
@@ -365,6 +376,7 @@ export async function startBroadcastWorkers(deps: BroadcastWorkersDeps): Promise
     leaseMs: settings.leaseMs,
     idleMs: Math.max(2 * settings.tickMs, settings.leaseMs, settings.lockDurationMs),
     ...(settings.pageSize ? { pageSize: settings.pageSize } : {}),
+    sendRate: (platform) => deps.rates[platform].perSecond,
     ...(deps.now ? { now: deps.now } : {}),
     log: (event, fields) => deps.log('info', event, fields),
   });

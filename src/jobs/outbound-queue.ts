@@ -74,7 +74,7 @@ export function sendRates(settings: { MESSENGER_SEND_RATE: number; MESSENGER_SEN
   };
 }
 
-const PRIORITY = { reply: 1, broadcast: 10 } as const;
+const PRIORITY = { reply: 1, broadcastDue: 5, broadcast: 10 } as const;
 
 const shas = new Map<string, string>();
 /** EVALSHA of a script, loading it on first use (or after a Redis restart flushed it). */
@@ -155,12 +155,12 @@ export class OutboundQueue {
   }
 
   /** Many jobs in one round trip; a job whose id already exists is left as it is. */
-  async addBulk(jobs: ReadonlyArray<{ job: OutboundJob; jobId: string }>): Promise<void> {
+  async addBulk(jobs: ReadonlyArray<{ job: OutboundJob; jobId: string; delayMs?: number | undefined }>): Promise<void> {
     if (jobs.length === 0) return;
     await this.queue.addBulk(
-      jobs.map(({ job, jobId }) => {
+      jobs.map(({ job, jobId, delayMs }) => {
         const data = OutboundJob.parse(job);
-        return { name: data.kind, data, opts: { priority: PRIORITY[data.kind], ...JOB_OPTIONS, jobId } };
+        return { name: data.kind, data, opts: { priority: PRIORITY[data.kind], ...JOB_OPTIONS, jobId, ...(delayMs && delayMs > 0 ? { delay: delayMs } : {}) } };
       }),
     );
   }
@@ -205,6 +205,9 @@ export function createOutboundWorker(options: OutboundWorkerOptions): Worker {
           const { slotAt: _old, ...rest } = data;
           await job.updateData(step.slotAt === undefined ? rest : { ...rest, slotAt: step.slotAt });
         }
+        // A job coming back at its time goes ahead of broadcast jobs never looked at (but still
+        // behind replies): otherwise a long queue would make every scheduled send late.
+        if (job.priority !== PRIORITY.broadcastDue) await job.changePriority({ priority: PRIORITY.broadcastDue });
         await job.moveToDelayed(Date.now() + Math.max(1, Math.ceil(step.ms)), token);
         throw new DelayedError();
       }

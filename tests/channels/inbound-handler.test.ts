@@ -61,8 +61,34 @@ describe('inbound handler', () => {
       touchContact: async (account, userId, at, following) => void (await contacts.touch(account, userId, at, following)),
       markUnreachable: (account, userId, reason) => contacts.markUnreachable(account, userId, reason),
       queueReplies: async (input) => void queued.push({ userId: input.userId, replies: input.replies }),
+      // A held announcement for one citizen, given once (the runtime marks it sent).
+      deliverHeld: async (_account, _platform, userId) => {
+        if (userId !== 'held-citizen' || heldGiven) return [];
+        heldGiven = true;
+        return [{ text: 'Thông báo: lịch tiếp dân', buttons: [], quickReplies: [], links: [] }];
+      },
       handoffTimeoutSeconds: 60,
     });
+  });
+  let heldGiven = false;
+
+  it('appends an announcement held for a citizen to the answer when they write again, once', async () => {
+    const message = (id: string): ParsedEvent => ({
+      type: 'inbound',
+      platform: 'zalo',
+      kind: 'text',
+      accountId: '579745863508352884',
+      userId: 'held-citizen',
+      dedupeKey: `zl:${id}`,
+      messageId: id,
+      text: 'xin chào',
+      timestamp: 1631000200000,
+    });
+    queued.length = 0;
+    await handle({ accountId, unitId: 'xa-a', event: message('held-1') });
+    expect(queued.at(-1)?.replies.map((r) => r.text)).toEqual(['ok', 'Thông báo: lịch tiếp dân']);
+    await handle({ accountId, unitId: 'xa-a', event: message('held-2') });
+    expect(queued.at(-1)?.replies.map((r) => r.text)).toEqual(['ok']);
   });
   afterAll(() => db.close());
 
