@@ -18,6 +18,7 @@ import { createAnnouncementsRouter, type AnnouncementsDeps } from './admin/annou
 import { createAnnouncementsApiRouter } from './api/announcements-api.js';
 import { createPredictor } from './broadcast/prediction.js';
 import { previewAnnouncement } from './broadcast/render.js';
+import { deliverHeld } from './broadcast/held.js';
 import { createDossiersRouter } from './admin/dossiers-router.js';
 import { createDossiersApiRouter } from './api/dossiers-api.js';
 import { createWebhookRouter } from './channels/webhook-router.js';
@@ -274,6 +275,11 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             resolveUnit: (requested) =>
               requested === undefined ? services.defaultUnitId : services.liveUnits.has(requested) ? requested : null,
             logger: log,
+            heldFor: async (unitId, sessionId) => {
+              const found = await services.subscriptions.findContact({ unitId, platform: 'web', accountExternalId: '', userId: sessionId });
+              if (!found?.contactId) return [];
+              return (await deliverHeld(services.broadcasts, found.contactId, found.accountId, 'web', sessionId, new Date())).map((h) => h.reply);
+            },
             // Long pastes are answered (the engine reads the first MAX_QUESTION_LENGTH characters
             // and says so) rather than refused; the body limit still bounds the request.
             maxTextLength: 20_000,

@@ -34,6 +34,11 @@ export interface WebChannelDeps {
   defaultUnitId?: string;
   /** …and the units a page may name. */
   unitIds?: readonly string[];
+  /**
+   * Announcements held for this visitor (the website cannot push), appended to the answer at
+   * their next visit (issue #5); each is given once.
+   */
+  heldFor?: (unitId: string, sessionId: string) => Promise<Reply[]>;
   /** Longest `text` accepted in a request (default 4,000); the engine itself reads only the first 500. */
   maxTextLength?: number;
   logger?: WebChannelLogger;
@@ -141,7 +146,12 @@ export function createWebChannelRouter(deps: WebChannelDeps): Router {
         timestamp: Date.now(),
       };
       try {
-        const replies = await serialised(`${unitId}\u0000${body.sessionId}`, () => deps.engine.handle(event));
+        const replies = await serialised(`${unitId}\u0000${body.sessionId}`, async () => {
+          const answer = await deps.engine.handle(event);
+          // No answer (an officer has the conversation): nothing else is shown either.
+          const held = answer.length > 0 && deps.heldFor ? await deps.heldFor(unitId, body.sessionId) : [];
+          return [...answer, ...held];
+        });
         res.status(200).json({ replies });
       } catch (err) {
         deps.logger?.error({ err, code: 'INTERNAL', unitId }, 'web chat: engine failed');

@@ -218,4 +218,30 @@ describe('web channel router', () => {
       await new Promise<void>((resolve) => s.close(() => resolve()));
     }
   });
+
+  it('appends announcements held for the visitor to their next answer, once', async () => {
+    let given = false;
+    const app = express();
+    app.use(
+      createWebChannelRouter({
+        engine: { handle: async () => [{ text: 'trả lời', buttons: [], quickReplies: [], links: [] }] },
+        defaultUnitId: 'xa-mau',
+        heldFor: async (unitId, sessionId) => {
+          if (unitId !== 'xa-mau' || sessionId !== 'held-session-0123456789' || given) return [];
+          given = true;
+          return [{ text: 'Thông báo: lịch tiếp dân', buttons: [], quickReplies: [], links: [] }];
+        },
+      }),
+    );
+    const s = http.createServer(app);
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/api/chat`;
+    try {
+      const texts = async () => ((await chat({ sessionId: 'held-session-0123456789', text: 'xin chào' }, url)).json as { replies: Array<{ text: string }> }).replies.map((r) => r.text);
+      expect(await texts()).toEqual(['trả lời', 'Thông báo: lịch tiếp dân']);
+      expect(await texts()).toEqual(['trả lời']);
+    } finally {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  });
 });
