@@ -19,9 +19,10 @@ import { UnitRepository } from '../../src/store/unit-repository.js';
 import { AccountRepository } from '../../src/store/account-repository.js';
 import { ContactRepository } from '../../src/store/contact-repository.js';
 import { SecretBox } from '../../src/store/secret-box.js';
-import { startTestServer, type TestServer } from '../helpers/start-server.js';
-import { startFakeGraphServer, type FakeGraphServer } from '../fakes/graph-server.js';
-import { startZaloFake, type ZaloFake } from '../fakes/zalo-server.js';
+import type { TestServer } from '../helpers/start-server.js';
+import { type FakeGraphServer } from '../fakes/graph-server.js';
+import { type ZaloFake } from '../fakes/zalo-server.js';
+import { startPlatformServer } from '../helpers/platform-server.js';
 import { WEBHOOKS_DIR } from './zalo/load-zalo-fixtures.js';
 
 const unit = (id: string) => ({ id, name: `UBND ${id}`, province: null, address: null, phone: null, email: null, hours: null, portalUrl: null, website: null, procedureCodes: null });
@@ -156,25 +157,16 @@ describe('reachability through the outbound queue (Messenger 551, Zalo -213)', (
   let srv: TestServer;
 
   beforeAll(async () => {
-    graph = await startFakeGraphServer({ tokens: { [FB_TOKEN]: FB_PAGE_ID } });
-    zalo = await startZaloFake({ appId: ZALO_APP_ID, appSecret: ZALO_APP_SECRET });
-    const grant = zalo.grant(ZALO_OA_ID);
-    srv = await startTestServer({
-      FB_APP_ID: '999000111',
-      FB_APP_SECRET,
-      FB_VERIFY_TOKEN: 'verify-token-for-reach',
-      FB_PAGE_ID,
-      FB_PAGE_ACCESS_TOKEN: FB_TOKEN,
-      FB_GRAPH_URL: graph.url,
-      ZALO_APP_ID,
-      ZALO_APP_SECRET,
-      ZALO_OA_SECRET_KEY: ZALO_OA_SECRET,
-      ZALO_OA_ID,
-      ZALO_ACCESS_TOKEN: grant.accessToken,
-      ZALO_REFRESH_TOKEN: grant.refreshToken,
-      ZALO_OPENAPI_URL: zalo.url,
-      ZALO_OAUTH_URL: zalo.url,
-    });
+    ({ graph, zalo, srv } = await startPlatformServer({
+      fbAppSecret: FB_APP_SECRET,
+      fbPageId: FB_PAGE_ID,
+      fbToken: FB_TOKEN,
+      fbVerifyToken: 'verify-token-for-reach',
+      zaloAppId: ZALO_APP_ID,
+      zaloAppSecret: ZALO_APP_SECRET,
+      zaloOaSecret: ZALO_OA_SECRET,
+      zaloOaId: ZALO_OA_ID,
+    }));
   }, 90_000);
 
   afterAll(async () => {

@@ -13,9 +13,10 @@ import path from 'node:path';
 import { createHash, createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/start-server.js';
-import { startFakeGraphServer, type FakeGraphServer } from '../fakes/graph-server.js';
-import { startZaloFake, type ZaloFake } from '../fakes/zalo-server.js';
+import type { TestServer } from '../helpers/start-server.js';
+import { type FakeGraphServer } from '../fakes/graph-server.js';
+import { type ZaloFake } from '../fakes/zalo-server.js';
+import { startPlatformServer } from '../helpers/platform-server.js';
 import { REPORT_HEADERS } from '../../src/broadcast/report-export.js';
 import { vietnamHour } from '../../src/broadcast/eligibility.js';
 
@@ -142,27 +143,11 @@ async function mainText(page: Page): Promise<string> {
 }
 
 beforeAll(async () => {
-  graph = await startFakeGraphServer({ tokens: { [FB_TOKEN]: FB_PAGE_ID } });
-  zalo = await startZaloFake({ appId: ZALO_APP_ID, appSecret: ZALO_APP_SECRET });
-  const grant = zalo.grant(ZALO_OA_ID);
-  srv = await startTestServer({
-    FB_APP_ID: '999000111',
-    FB_APP_SECRET,
-    FB_VERIFY_TOKEN: 'verify-token-for-tests',
-    FB_PAGE_ID,
-    FB_PAGE_ACCESS_TOKEN: FB_TOKEN,
-    FB_GRAPH_URL: graph.url,
-    ZALO_APP_ID,
-    ZALO_APP_SECRET,
-    ZALO_OA_SECRET_KEY: ZALO_OA_SECRET,
-    ZALO_OA_ID,
-    ZALO_ACCESS_TOKEN: grant.accessToken,
-    ZALO_REFRESH_TOKEN: grant.refreshToken,
-    ZALO_OPENAPI_URL: zalo.url,
-    ZALO_OAUTH_URL: zalo.url,
+  ({ graph, zalo, srv } = await startPlatformServer(
+    { fbAppSecret: FB_APP_SECRET, fbPageId: FB_PAGE_ID, fbToken: FB_TOKEN, fbVerifyToken: 'verify-token-for-tests', zaloAppId: ZALO_APP_ID, zaloAppSecret: ZALO_APP_SECRET, zaloOaSecret: ZALO_OA_SECRET, zaloOaId: ZALO_OA_ID },
     // Completion and re-driving run every second instead of every 30 s.
-    BROADCAST_TICK_SECONDS: '1',
-  });
+    { env: { BROADCAST_TICK_SECONDS: '1' } },
+  ));
   const { staff, defaultUnitId } = srv.running.services;
   unit = defaultUnitId;
   const created = await staff.create({ username: OFFICER, role: 'officer', unitId: defaultUnitId });

@@ -2,9 +2,10 @@
 // engine, replies arriving at local fakes of the Graph Send API and the Zalo OpenAPI/OAuth.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, createHmac } from 'node:crypto';
-import { startTestServer, type TestServer } from '../helpers/start-server.js';
-import { startFakeGraphServer, type FakeGraphServer } from '../fakes/graph-server.js';
-import { startZaloFake, type ZaloFake } from '../fakes/zalo-server.js';
+import type { TestServer } from '../helpers/start-server.js';
+import { type FakeGraphServer } from '../fakes/graph-server.js';
+import { type ZaloFake } from '../fakes/zalo-server.js';
+import { startPlatformServer } from '../helpers/platform-server.js';
 import { signConnectToken } from '../../src/channels/connect/connect-link.js';
 import { devSecret } from '../../src/services.js';
 
@@ -15,32 +16,26 @@ const ZALO_APP_ID = '360846524940903967';
 const ZALO_APP_SECRET = 'zalo-app-secret-for-tests';
 const ZALO_OA_SECRET = 'zalo-oa-secret-key-for-tests';
 const ZALO_OA_ID = '388613280900000001';
+const IDS = (fbVerifyToken: string) => ({
+  fbAppSecret: FB_APP_SECRET,
+  fbPageId: FB_PAGE_ID,
+  fbToken: FB_TOKEN,
+  fbVerifyToken,
+  zaloAppId: ZALO_APP_ID,
+  zaloAppSecret: ZALO_APP_SECRET,
+  zaloOaSecret: ZALO_OA_SECRET,
+  zaloOaId: ZALO_OA_ID,
+});
 
 let graph: FakeGraphServer;
 let zalo: ZaloFake;
 let srv: TestServer;
 
 beforeAll(async () => {
-  graph = await startFakeGraphServer({ tokens: { [FB_TOKEN]: FB_PAGE_ID } });
-  zalo = await startZaloFake({ appId: ZALO_APP_ID, appSecret: ZALO_APP_SECRET });
-  const grant = zalo.grant(ZALO_OA_ID, { accessExpiresAt: zalo.now() + 5 * 60_000 }); // expiring: refreshed on first use
-  srv = await startTestServer({
-    FB_APP_ID: '999000111',
-    FB_APP_SECRET,
-    FB_VERIFY_TOKEN: 'verify-token-for-tests',
-    FB_PAGE_ID,
-    FB_PAGE_ACCESS_TOKEN: FB_TOKEN,
-    FB_GRAPH_URL: graph.url,
-    ZALO_APP_ID,
-    ZALO_APP_SECRET,
-    ZALO_OA_SECRET_KEY: ZALO_OA_SECRET,
-    ZALO_OA_ID,
-    ZALO_ACCESS_TOKEN: grant.accessToken,
-    ZALO_REFRESH_TOKEN: grant.refreshToken,
-    ZALO_OPENAPI_URL: zalo.url,
-    ZALO_OAUTH_URL: zalo.url,
-    ZALO_SITE_VERIFICATION: 'Abc123VerifyCode',
-  });
+  ({ graph, zalo, srv } = await startPlatformServer(IDS('verify-token-for-tests'), {
+    grant: (z) => z.grant(ZALO_OA_ID, { accessExpiresAt: z.now() + 5 * 60_000 }), // expiring: refreshed on first use
+    env: { ZALO_SITE_VERIFICATION: 'Abc123VerifyCode' },
+  }));
 }, 90_000);
 
 afterAll(async () => {
