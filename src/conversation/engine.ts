@@ -11,7 +11,8 @@ import { createIntentMatcher, type IntentMatcher } from './intent-matcher.js';
 import { createCommandMatcher, type Command, type CommandMatcher } from './command-matcher.js';
 import type { IntentSet } from './intents.js';
 import { choiceNumber, classifyInput, maskDigits, MAX_INPUT_CHARS } from './input.js';
-import { looksLikePayload, parsePayload, type ParsedPayload } from './payload.js';
+import { linkSafePayload, looksLikePayload, PAYLOAD_PREFIX, parsePayload, type ParsedPayload } from './payload.js';
+import type { ConversationFlow, FlowTurn, FlowVia } from './flow.js';
 import type {
   ConversationKey,
   ConversationState,
@@ -76,6 +77,11 @@ export interface EngineDeps {
    * bot says that receiving news is not available here.
    */
   subscriptions?: SubscriptionPort;
+  /**
+   * Multi-turn flows beside the engine's own (the survey, the dossier look-up): see flow.ts.
+   * Their payload actions must not clash with the engine's or each other's.
+   */
+  flows?: readonly ConversationFlow[];
   /** Loaded with loadIntents(dir). */
   intents: IntentSet;
   /** Defaults to the catalogue's formatTime / formatFee. */
@@ -127,6 +133,18 @@ export function createEngine(deps: EngineDeps): Engine {
     { name: 'unsubscribe', examples: texts.unsubscribe.examples },
     { name: 'stop', examples: texts.unsubscribe.stopExamples },
   ]);
+  const flows = deps.flows ?? [];
+  const flowByAction = new Map<string, ConversationFlow>();
+  const flowByName = new Map<string, ConversationFlow>();
+  const ENGINE_ACTIONS = new Set(['pick', 'docs', 'steps', 'fee', 'legal', 'online', 'where', 'forms', 'result', 'menu', 'contact', 'handoff', 'sub', 'unsub']);
+  for (const flow of flows) {
+    if (flowByName.has(flow.name)) throw new Error(`two conversation flows are named ${flow.name}`);
+    flowByName.set(flow.name, flow);
+    for (const action of flow.actions) {
+      if (ENGINE_ACTIONS.has(action) || flowByAction.has(action)) throw new Error(`payload action ${action} of flow ${flow.name} is taken`);
+      flowByAction.set(action, flow);
+    }
+  }
   const unitCodeSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
   function codesOf(unit: UnitContact | null): ReadonlySet<string> | undefined {
@@ -167,11 +185,66 @@ export function createEngine(deps: EngineDeps): Engine {
     await deps.state.set(turn.key, state, ttl);
   }
 
+  // ---- conversation flows (flow.ts) ----------------------------------------------------------
+
+  function flowTurn(turn: Turn, flow: ConversationFlow): FlowTurn {
+    const state = turn.state;
+    const question = state?.question;
+    return {
+      event: turn.event,
+      key: turn.key,
+      accountId: turn.event.accountId,
+      unit: turn.unit,
+      ctx: turn.ctx,
+      data: state?.mode === 'flow' && state.flow === flow.name ? state.data : null,
+      question,
+      now: now(),
+      enter: async (data, ttl) => {
+        const next: ConversationState = { mode: 'flow', flow: flow.name, data, ...(question !== undefined ? { question } : {}) };
+        turn.state = next;
+        await save(turn, next, ttl ?? stateTtl);
+      },
+      leave: async () => {
+        const next: ConversationState = { mode: 'idle', ...(question !== undefined ? { question } : {}) };
+        turn.state = next;
+        await save(turn, next);
+      },
+      menu: () => menu(turn),
+    };
+  }
+
+  /** The flow that owns a payload ("mc:<action>:…"), if any. */
+  function flowOfPayload(raw: string): ConversationFlow | undefined {
+    const parts = raw.trim().split(':', 3);
+    return parts[0]?.toLowerCase() === PAYLOAD_PREFIX && parts[1] !== undefined ? flowByAction.get(parts[1]) : undefined;
+  }
+
+  /** A link (m.me ref, QR code, widget ?ref=) rather than a tap brought this payload. */
+  function viaOf(event: InboundEvent, payload: string): FlowVia {
+    return event.ref !== undefined && (payload === event.ref || payload === linkSafePayload(event.ref)) ? 'link' : 'tap';
+  }
+
+  /** Routes a payload to its flow, or to the engine's own actions. */
+  async function onAnyPayload(turn: Turn, raw: string, via: FlowVia): Promise<Reply[]> {
+    const flow = flowOfPayload(raw);
+    if (flow) return flow.onPayload(flowTurn(turn, flow), raw.trim(), via);
+    return onPayload(turn, parsePayload(raw));
+  }
+
   async function answer(turn: Turn, p: CatalogueProcedure, aspects: readonly Aspect[], question?: string): Promise<Reply[]> {
     await save(turn, { mode: 'answered', code: p.code, ...(question !== undefined ? { question } : {}) });
     const kinds = [...new Set(aspects.map((a) => ASPECT_DETAIL[a]))];
-    if (kinds.length === 0) return procedureAnswer(turn.ctx, p);
-    return kinds.flatMap((k) => procedureDetail(turn.ctx, p, k));
+    if (kinds.length > 0) return kinds.flatMap((k) => procedureDetail(turn.ctx, p, k));
+    const replies = procedureAnswer(turn.ctx, p);
+    for (const flow of flows) {
+      if (!flow.afterAnswer) continue;
+      try {
+        replies.push(...(await flow.afterAnswer(flowTurn(turn, flow), p)));
+      } catch (error) {
+        deps.onError?.(error, turn.event); // an offer that fails never costs the citizen the answer
+      }
+    }
+    return replies;
   }
 
   /**
@@ -391,7 +464,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   async function onText(turn: Turn, raw: string): Promise<Reply[]> {
-    if (looksLikePayload(raw)) return onPayload(turn, parsePayload(raw));
+    if (looksLikePayload(raw)) return onAnyPayload(turn, raw, 'tap');
     if (turn.event.attachment !== undefined && raw.trim() === '') {
       return [reply(texts.messages.input.attachment, menuExtras(turn.ctx, hasCode(turn)))];
     }
@@ -399,8 +472,12 @@ export function createEngine(deps: EngineDeps): Engine {
     switch (input.kind) {
       case 'empty':
         return [reply(texts.messages.input.empty, menuExtras(turn.ctx, hasCode(turn)))];
-      case 'no-letters':
+      case 'no-letters': {
+        // "1234" (verification digits) or "5" may mean something to the active flow.
+        const taken = await activeFlowText(turn, raw.normalize('NFC').replace(/[\p{Cc}\p{Cf}]+/gu, ' ').replace(/\s+/gu, ' ').trim().slice(0, maxInput));
+        if (taken) return taken;
         return [reply(texts.messages.input.noLetters, menuExtras(turn.ctx, hasCode(turn)))];
+      }
       case 'foreign-script':
         return [reply(texts.messages.input.unsupportedScript, menuExtras(turn.ctx, hasCode(turn)))];
       case 'text':
@@ -408,6 +485,9 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     const notice = input.truncated ? [reply(fill(texts.messages.input.tooLong, { max: maxInput }))] : [];
     const text = input.text;
+
+    const active = await activeFlowText(turn, text);
+    if (active) return [...notice, ...active];
 
     const n = choiceNumber(text);
     if (n !== null && turn.state?.mode === 'choosing') {
@@ -419,7 +499,13 @@ export function createEngine(deps: EngineDeps): Engine {
       // "2" typed under a reply whose buttons the platform showed as a numbered list.
       const payload = turn.state.buttons[n - 1];
       if (!payload) return [reply(fill(texts.messages.input.choiceOutOfRange, { n }))];
-      return onPayload(turn, parsePayload(payload));
+      return onAnyPayload(turn, payload, 'tap');
+    }
+
+    for (const flow of flows) {
+      if (!flow.onText || isActive(turn, flow)) continue;
+      const taken = await flow.onText(flowTurn(turn, flow), text);
+      if (taken) return [...notice, ...taken];
     }
 
     const command = commands.match(text);
@@ -437,6 +523,24 @@ export function createEngine(deps: EngineDeps): Engine {
       case null:
         return [...notice, ...(await onQuestion(turn, text))];
     }
+  }
+
+  function isActive(turn: Turn, flow: ConversationFlow): boolean {
+    return turn.state?.mode === 'flow' && turn.state.flow === flow.name;
+  }
+
+  /** The active flow's answer to typed text, or null when no flow is active or it let go. */
+  async function activeFlowText(turn: Turn, text: string): Promise<Reply[] | null> {
+    if (turn.state?.mode !== 'flow' || text === '') return null;
+    const flow = flowByName.get(turn.state.flow);
+    if (!flow) {
+      // A flow that no longer exists (configuration changed): forget its state.
+      turn.state = { mode: 'idle' };
+      await save(turn, turn.state);
+      return null;
+    }
+    if (!flow.onText) return null;
+    return flow.onText(flowTurn(turn, flow), text);
   }
 
   async function handleUnsafe(event: InboundEvent): Promise<Reply[]> {
@@ -464,7 +568,7 @@ export function createEngine(deps: EngineDeps): Engine {
       case 'referral':
         return menu(turn);
       case 'postback':
-        if (event.payload !== undefined) return onPayload(turn, parsePayload(event.payload));
+        if (event.payload !== undefined) return onAnyPayload(turn, event.payload, viaOf(event, event.payload));
         return onText(turn, event.text ?? '');
       case 'text':
         return onText(turn, event.text ?? '');

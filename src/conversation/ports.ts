@@ -39,6 +39,13 @@ export const ConversationState = z.discriminatedUnion('mode', [
     question: z.string().optional(), buttons: Buttons,
   }),
   z.object({
+    mode: z.literal('flow'),
+    /** The ConversationFlow's name (survey, dossier look-up); it validates its own data. */
+    flow: z.string().min(1).max(40),
+    data: z.record(z.string(), z.unknown()),
+    question: z.string().optional(), buttons: Buttons,
+  }),
+  z.object({
     mode: z.literal('handoff'),
     /** Epoch milliseconds when the bot may speak again even if nobody closed the hand-off. */
     until: z.number().int().nonnegative(),

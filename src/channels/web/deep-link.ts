@@ -8,6 +8,9 @@ import { parsePayload, plainPayload, procedurePayload } from '../../conversation
 /** What the chat page sends to open every conversation (public/chat.js). */
 export const OPENING_PAYLOAD = plainPayload('menu');
 
+/** Links into the conversation flows: the survey (sv) and the dossier look-up (hs). */
+const FLOW_LINK = /^mc:(?:sv|hs):[A-Za-z0-9._~%:-]{1,290}$/;
+
 export const DEEP_LINK_COOKIE = 'motcua_ref';
 /** Long enough for a slow phone to load the page and send its first message; no longer. */
 export const DEEP_LINK_MAX_AGE_SECONDS = 300;
@@ -18,7 +21,11 @@ export const DEEP_LINK_MAX_AGE_SECONDS = 300;
  * opening a page must not file a request with an officer.
  */
 export function deepLinkPayload(ref: unknown): string | null {
-  if (typeof ref !== 'string' || ref.length > 100) return null;
+  if (typeof ref !== 'string' || ref.length > 300) return null;
+  // A survey start (mc:sv:…, src/surveys/chat-payload.ts) or a dossier look-up (mc:hs:…): the
+  // flow parses it strictly; here only its shape is checked.
+  if (FLOW_LINK.test(ref)) return ref;
+  if (ref.length > 100) return null;
   const parsed = parsePayload(ref);
   if (!parsed) return null;
   if ('code' in parsed) return procedurePayload(parsed.action, parsed.code);
