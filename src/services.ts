@@ -30,6 +30,10 @@ import { BroadcastRepository } from './store/broadcast-repository.js';
 import { SubscriptionRepository, subscriptionPort } from './store/subscription-repository.js';
 import { DossierRepository, DossierVerifier, DossierImporter, ImportMappingRepository, IdempotencyStore } from './dossiers/index.js';
 import { loadSurveyRegistry, SurveyRepository, type SurveyRegistry } from './surveys/index.js';
+import { createDossierFlow } from './dossiers/chat-flow.js';
+import { chatContactResolver } from './dossiers/chat-contacts.js';
+import { RedisLookupGuard } from './store/redis-lookup-guard.js';
+import type { ConversationFlow } from './conversation/flow.js';
 
 export interface Services {
   config: Config;
@@ -140,7 +144,16 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     const surveys = new SurveyRepository(db, surveyRegistry, { respondentKey: config.SECRET_KEY ?? DEV_SECRET });
     // Refuses a published version whose meaning (ids, points, levels) changed.
     await surveys.syncDefinitions();
+    // Dossier look-up in chat (issue #7): verification digits, cool-down in Redis, linking.
+    const dossierFlow = createDossierFlow({
+      dossiers,
+      contacts: chatContactResolver(subscriptions),
+      guard: new RedisLookupGuard(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET),
+    });
+    // The survey flow comes first, so "đánh giá hồ sơ <mã>" starts an evaluation, not a look-up.
+    const flows: ConversationFlow[] = [dossierFlow];
     const engine = createEngine({
+      flows,
       subscriptions: subscriptionPort(subscriptions),
       catalogue,
       searcher,
