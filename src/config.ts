@@ -78,6 +78,20 @@ export const ConfigSchema = z.object({
   BROADCAST_THROTTLE_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   /** Zalo promotions per follower per month (OA package: Basic 1, Advanced/Trial 4, Premium 6). */
   ZALO_PROMOTION_MONTHLY_CAP: z.coerce.number().int().min(0).max(100).default(4),
+  // Dossier notices (issue #7): result ready, and the one-time evaluation offer.
+  /** New dossier status events are read (and lost send jobs re-queued) this often. */
+  DOSSIER_NOTIFY_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** The survey the evaluation offer's button starts. */
+  DOSSIER_EVALUATION_SURVEY: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'mã khảo sát chỉ gồm chữ thường, số và -').default('dossier-evaluation'),
+  // Surveys in chat (issue #6).
+  /** Offer the periodic survey (as a line of text) after a procedure answer. */
+  SURVEY_OFFER_AFTER_ANSWER: z.enum(['off', 'on']).default('off'),
+  /** At most one offer per citizen per this many days. */
+  SURVEY_OFFER_INTERVAL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** The periodic survey "khảo sát" starts; empty = none. */
+  SURVEY_PERIODIC_ID: z.union([z.literal(''), z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'mã khảo sát chỉ gồm chữ thường, số và -')]).default('sipas'),
+  /** A notice held for the next message / visit (Messenger outside 24 h, website) is dropped after this many days. */
+  DOSSIER_HELD_DAYS: z.coerce.number().int().min(0).max(90).default(7),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

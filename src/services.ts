@@ -31,6 +31,9 @@ import { SubscriptionRepository, subscriptionPort } from './store/subscription-r
 import { DossierRepository, DossierVerifier, DossierImporter, ImportMappingRepository, IdempotencyStore } from './dossiers/index.js';
 import { loadSurveyRegistry, SurveyRepository, type SurveyRegistry } from './surveys/index.js';
 import { createDossierFlow } from './dossiers/chat-flow.js';
+import { createSurveyFlow } from './surveys/chat-flow.js';
+import { loadSurveyChatTexts } from './surveys/chat-texts.js';
+import { RedisOfferLimiter } from './surveys/chat-offer.js';
 import { chatContactResolver } from './dossiers/chat-contacts.js';
 import { RedisLookupGuard } from './store/redis-lookup-guard.js';
 import type { ConversationFlow } from './conversation/flow.js';
@@ -150,8 +153,21 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       contacts: chatContactResolver(subscriptions),
       guard: new RedisLookupGuard(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET),
     });
+    // Surveys in chat (issue #6): started by a QR code / link, "khảo sát", the result notice's button.
+    const surveyFlow = createSurveyFlow({
+      store: surveys,
+      registry: surveyRegistry,
+      texts: loadSurveyChatTexts(path.join(config.SURVEYS_DIR, 'chat.yaml')),
+      procedures: catalogue,
+      unitSurveys: () => ({ periodic: config.SURVEY_PERIODIC_ID || null, dossier: config.DOSSIER_EVALUATION_SURVEY }),
+      offer: {
+        mode: config.SURVEY_OFFER_AFTER_ANSWER,
+        intervalDays: config.SURVEY_OFFER_INTERVAL_DAYS,
+        limiter: new RedisOfferLimiter(redis.client, config.REDIS_KEY_PREFIX, config.SECRET_KEY ?? DEV_SECRET),
+      },
+    });
     // The survey flow comes first, so "đánh giá hồ sơ <mã>" starts an evaluation, not a look-up.
-    const flows: ConversationFlow[] = [dossierFlow];
+    const flows: ConversationFlow[] = [surveyFlow, dossierFlow];
     const engine = createEngine({
       flows,
       subscriptions: subscriptionPort(subscriptions),
