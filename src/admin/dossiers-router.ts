@@ -6,10 +6,14 @@
 // dossier.mapping). Server-rendered, escaped, no script.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { authOf, html, type Action, type Auth, type AuthContext, type Html } from './auth/index.js';
+import { authOf, html, raw, type Action, type Auth, type AuthContext, type Html } from './auth/index.js';
 import { errorPage } from './auth/pages.js';
 import { layout } from './admin-layout.js';
 import { formatVietnamTime, routeParam } from './handoffs-router.js';
+import { messengerLink, widgetLink, zaloLink } from './catalogue-router.js';
+import { qrSvg } from './qr.js';
+import type { AccountRepository } from '../store/account-repository.js';
+import { dossierLookupPayload } from '../dossiers/chat-payload.js';
 import type { AuditRepository } from '../store/audit-repository.js';
 import { CODE_MAX, DossierCode } from '../dossiers/code.js';
 import type { ChangedField, Dossier, DossierRepository, HistoryEntry, WriteOutcome } from '../dossiers/dossier-repository.js';
@@ -34,6 +38,16 @@ export interface DossiersDeps {
   importer: DossierImporter;
   mappings: ImportMappingRepository;
   audit: AuditRepository;
+  /**
+   * The unit's chat accounts, where citizens reach the widget and the unit's name: the QR codes
+   * and links on a dossier's page that open its look-up in chat. Without it the page only shows
+   * the words to send.
+   */
+  chat?: {
+    accounts: Pick<AccountRepository, 'listByUnit'>;
+    publicBaseUrl: string;
+    units?: { get(unitId: string): Promise<{ name: string } | undefined> };
+  };
   /** The clock (tests pin it). */
   now?: () => Date;
 }
@@ -517,6 +531,63 @@ ${total > 0 ? html`<table><thead><tr><th>Dòng</th><th>Mã hồ sơ</th><th>Tr�
     res.type('text/csv; charset=utf-8').send(body);
   });
 
+  // --- the look-up in chat: QR codes and links for the receipt ---------------------------------
+
+  /** How a citizen opens this dossier's look-up: per channel, a link (QR code) and/or words to send. */
+  interface LookupCode {
+    channel: string;
+    account: string | null;
+    url: string | null;
+    how: string;
+    say: string | null;
+  }
+
+  async function lookupCodes(unitId: string, d: Dossier): Promise<LookupCode[]> {
+    let payload: string | null;
+    try {
+      payload = dossierLookupPayload(d.code);
+    } catch {
+      payload = null; // a code too long for a link: the words still work
+    }
+    const say = `tra cứu hồ sơ ${d.code}`;
+    const chat = deps.chat;
+    if (!chat) return [{ channel: 'Zalo, Messenger', account: null, url: null, how: 'Nhắn cho Zalo OA hoặc Trang Facebook của đơn vị:', say }];
+    const accounts = (await chat.accounts.listByUnit(unitId)).filter((a) => a.status === 'active');
+    const codes: LookupCode[] = [];
+    for (const a of accounts.filter((x) => x.platform === 'messenger')) {
+      // An m.me ref should keep to these characters (PLATFORMS.md §2); otherwise the words.
+      const linkable = payload !== null && /^[A-Za-z0-9+/=.:_-]{1,140}$/.test(payload);
+      codes.push({
+        channel: 'Facebook Messenger',
+        account: a.name,
+        url: messengerLink(a.externalId, linkable ? (payload ?? undefined) : undefined),
+        how: linkable ? 'Quét mã để mở Messenger: trợ lý hỏi 4 số cuối số điện thoại rồi cho biết tình trạng hồ sơ.' : 'Quét mã để mở Messenger rồi gửi:',
+        say: linkable ? null : say,
+      });
+    }
+    for (const a of accounts.filter((x) => x.platform === 'zalo')) {
+      codes.push({ channel: 'Zalo', account: a.name, url: zaloLink(a.externalId), how: 'Quét mã bằng Zalo, bấm “Nhắn tin” rồi gửi:', say });
+    }
+    codes.push({
+      channel: 'Trang web',
+      account: null,
+      url: widgetLink(chat.publicBaseUrl, unitId, payload ?? undefined),
+      how: payload !== null ? 'Quét mã bằng camera điện thoại: trợ lý hỏi 4 số cuối số điện thoại rồi cho biết tình trạng hồ sơ.' : 'Quét mã bằng camera điện thoại rồi gửi:',
+      say: payload !== null ? null : say,
+    });
+    return codes;
+  }
+
+  async function lookupFigures(codes: readonly LookupCode[]): Promise<Html> {
+    const svgs = await Promise.all(codes.map((c) => (c.url === null ? Promise.resolve(null) : qrSvg(c.url))));
+    return html`${codes.map(
+      (c, i) => html`<figure class="qr" data-channel="${c.channel}">${svgs[i] ? raw(svgs[i] ?? '') : ''}<figcaption>
+<p class="channel">${c.channel}${c.account ? html` · ${c.account}` : ''}</p><p class="how">${c.how}</p>${c.say ? html`<p class="say">${c.say}</p>` : ''}${
+        c.url ? html`<p class="url"><a href="${c.url}">${c.url}</a></p>` : ''
+      }</figcaption></figure>`,
+    )}`;
+  }
+
   // --- one dossier -----------------------------------------------------------------------------
 
   router.get('/admin/units/:unitId/dossiers/:id', officer, async (req, res) => {
@@ -527,6 +598,7 @@ ${total > 0 ? html`<table><thead><tr><th>Dòng</th><th>Mã hồ sơ</th><th>Tr�
     if (!d || unitId === null) return notFound(res);
     const history = await deps.dossiers.history(d.id);
     const links = await deps.dossiers.linksOf(d.id);
+    const lookup = await lookupFigures(await lookupCodes(unitId, d));
     const at = now();
     const noticeKey = typeof req.query.notice === 'string' ? req.query.notice : '';
     const notice = { created: 'Đã thêm hồ sơ.', status: 'Đã cập nhật trạng thái.', unchanged: 'Trạng thái không đổi.' }[noticeKey];
@@ -546,6 +618,14 @@ ${d.status === 'needs_supplement' ? html`<tr><th>Cần bổ sung</th><td>${d.mis
 <tr><th>Số xác minh (4 số cuối điện thoại)</th><td>${d.hasVerification ? 'Đã có (lưu dạng mã hoá)' : 'Chưa có: người dân chưa tra cứu được trong khung chat'}</td></tr>
 <tr><th>Người dân nhận thông báo</th><td>${links.length}</td></tr>
 </tbody></table>
+<h2>Tra cứu trong khung chat</h2>
+<p>Người dân quét mã QR hoặc nhắn như dưới đây để xem tình trạng hồ sơ; trợ lý hỏi 4 số cuối số điện thoại đã khai khi nộp hồ sơ.
+<a href="${dossiersPath(unitId)}/${d.id}/qr">In phiếu tra cứu (kèm Giấy tiếp nhận)</a></p>${
+        d.hasVerification ? '' : html`<p class="warn">Hồ sơ chưa có 4 số cuối điện thoại: người dân chưa tra cứu được cho đến khi có.</p>`
+      }
+<style>.lookup{display:flex;flex-wrap:wrap;gap:1rem}.lookup .qr{margin:0;width:12rem;background:#fff;padding:.5rem;text-align:center}.lookup svg{width:10rem;height:10rem}
+.lookup .say{font-weight:700;border:1px solid #333;border-radius:4px;padding:.2rem}.lookup .url{font-size:.7rem;word-break:break-all}</style>
+<div class="lookup">${lookup}</div>
 <h2>Đổi trạng thái</h2>
 <form method="post" action="${dossiersPath(unitId)}/${d.id}/status"><input type="hidden" name="_csrf" value="${auth.csrfToken}">
 <p><label>Trạng thái mới <select name="status">${statusOptions(d.status)}</select></label></p>
@@ -559,6 +639,47 @@ ${d.status === 'needs_supplement' ? html`<tr><th>Cần bổ sung</th><td>${d.mis
 <td>${SOURCE_VI[e.source]}${e.importId !== null ? html` (lần nhập #${e.importId})` : ''}</td><td>${e.actorUsername ?? '—'}</td><td>${e.note ?? ''}</td></tr>`,
       )}</tbody></table>
 <p><a href="${dossiersPath(unitId)}">Quay lại danh sách hồ sơ</a></p>`,
+    );
+  });
+
+  router.get('/admin/units/:unitId/dossiers/:id/qr', officer, async (req, res) => {
+    const unitId = routeParam(req.params.unitId);
+    const id = IdParam.safeParse(req.params.id);
+    const d = unitId !== null && id.success ? await deps.dossiers.getById(unitId, id.data) : undefined;
+    if (!d || unitId === null) return notFound(res);
+    const unitName = (await deps.chat?.units?.get(unitId))?.name ?? null;
+    const figures = await lookupFigures(await lookupCodes(unitId, d));
+    const back = `${dossiersPath(unitId)}/${d.id}`;
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(
+      html`<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Phiếu tra cứu hồ sơ ${d.code}</title>
+<style>
+@page{size:A5 portrait;margin:10mm}
+*{box-sizing:border-box}
+body{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#111;background:#e9ecef}
+.toolbar{background:#a4161a;color:#fff;padding:.6rem 1rem}.toolbar a{color:#fff}
+.sheet{background:#fff;width:148mm;margin:1rem auto;padding:8mm;display:flex;flex-direction:column;gap:4mm}
+.unit{margin:0;font-size:12pt;font-weight:700;text-transform:uppercase;color:#a4161a;text-align:center}
+h1{margin:0;font-size:16pt;text-align:center}.code{margin:0;font-size:15pt;font-weight:700;text-align:center;font-family:ui-monospace,Menlo,Consolas,monospace}
+.lead{margin:0;font-size:10.5pt;text-align:center}
+.codes{display:flex;flex-wrap:wrap;gap:5mm;justify-content:center}
+.qr{margin:0;width:42mm;text-align:center;break-inside:avoid}.qr svg{width:38mm;height:38mm;display:block;margin:0 auto}
+.qr .channel{font-size:10.5pt;font-weight:700;margin:1mm 0 0}.qr .how{font-size:8.5pt;margin:1mm 0 0}
+.qr .say{font-size:10pt;font-weight:700;margin:1mm 0 0;border:1.2px solid #111;border-radius:2mm;padding:1mm}
+.qr .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:6pt;word-break:break-all;margin:1mm 0 0;color:#333}
+@media print{body{background:#fff}.toolbar{display:none}.sheet{margin:0;width:auto;padding:0}}
+</style></head>
+<body>
+<div class="toolbar"><a href="${back}">← Quay lại hồ sơ</a> · In phiếu: bấm Ctrl+P (⌘P trên máy Mac), khổ A5 hoặc cắt từ A4, kèm Giấy tiếp nhận hồ sơ.</div>
+<main class="sheet">
+${unitName ? html`<p class="unit">${unitName}</p>` : ''}
+<h1>Tra cứu tình trạng hồ sơ</h1>
+<p class="code">${d.code}</p>
+<p class="lead">Quét mã QR hoặc nhắn tin như dưới đây. Trợ lý sẽ hỏi 4 số cuối của số điện thoại bạn đã khai khi nộp hồ sơ, rồi cho biết hồ sơ đang ở bước nào, ngày hẹn trả và nơi nhận kết quả. Bấm “Nhận thông báo” để được báo khi có kết quả.</p>
+<div class="codes">${figures}</div>
+</main></body></html>`.value,
     );
   });
 

@@ -21,7 +21,12 @@ import { DossierRepository } from '../../src/dossiers/dossier-repository.js';
 import { DossierVerifier } from '../../src/dossiers/verification.js';
 import { DossierImporter } from '../../src/dossiers/import.js';
 import { ImportMappingRepository } from '../../src/dossiers/import-mapping.js';
+import { AccountRepository } from '../../src/store/account-repository.js';
+import { SecretBox } from '../../src/store/secret-box.js';
+import { parseDossierPayload } from '../../src/dossiers/chat-payload.js';
+import { deepLinkPayload } from '../../src/channels/web/deep-link.js';
 import { loginAs } from '../helpers/admin-login.js';
+import { decodeSvg } from './qr-decode.js';
 import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
 
 const prefix = isolatedName('dossiers') + ':';
@@ -54,7 +59,18 @@ beforeAll(async () => {
     audit,
     secureCookies: false,
   });
-  const router = createDossiersRouter({ auth, dossiers: repo, importer: new DossierImporter({ db, dossiers: repo, mappings }), mappings, audit, now: () => NOW });
+  const accounts = new AccountRepository(db, new SecretBox('a'.repeat(40)));
+  await accounts.upsert({ unitId: 'xa-a', platform: 'messenger', externalId: 'page-a', name: 'Trang UBND xã A' });
+  await accounts.upsert({ unitId: 'xa-a', platform: 'zalo', externalId: 'oa-a', name: 'Zalo OA xã A' });
+  const router = createDossiersRouter({
+    auth,
+    dossiers: repo,
+    importer: new DossierImporter({ db, dossiers: repo, mappings }),
+    mappings,
+    audit,
+    chat: { accounts, publicBaseUrl: 'https://motcua.example.vn', units: { get: async (id) => (await new UnitRepository(db).get(id)) } },
+    now: () => NOW,
+  });
   const app = createApp({ logger: createLogger('silent'), readiness: [], routers: [auth.router, router] });
   server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -88,6 +104,7 @@ const upload = (p: string, fields: Record<string, string>, file: { name: string;
   if (file) form.append('file', new Blob([new Uint8Array(file.data)]), file.name);
   return fetch(base + p, { method: 'POST', body: form, redirect: 'manual', headers: { cookie, accept: 'text/html' } });
 };
+const svgsOf = (page: string): string[] => [...page.matchAll(/<svg [\s\S]*?<\/svg>/g)].map((m) => m[0]);
 const csrfIn = (page: string): string => /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
 const csrf = async (cookie: string, unitId = 'xa-a') => csrfIn(await (await get(`/admin/units/${unitId}/dossiers`, cookie)).text());
 const count = async (where = 'true') => Number((await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM dossiers WHERE ${where}`))[0]?.n ?? 0);
@@ -290,6 +307,48 @@ describe('dossier pages', () => {
     const bad = await post('/admin/units/xa-a/dossiers/mapping', { _csrf: token, statuses: 'Đang chờ ký = sắp xong' }, cookies.officerA);
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('Dòng 1 của cách ghi trạng thái');
+  });
+
+  it('shows on a dossier page the QR codes and links that open its look-up in chat, and a printable slip', async () => {
+    const code = '000.00.01.H56-240402-0009';
+    const w = await repo.upsert(
+      { unitId: 'xa-a', code, procedureCode: '1.001193', receivedAt: NOW, status: 'received', verification: repo.digest('xa-a', code, '1111') },
+      { source: 'admin', actor: null, at: NOW },
+    );
+    const path = `/admin/units/xa-a/dossiers/${w.dossier.id}`;
+    const page = await (await get(path, cookies.officerA)).text();
+    const messenger = `https://m.me/page-a?ref=mc:hs:${code}`;
+    const zalo = 'https://zalo.me/oa-a';
+    const widget = `https://motcua.example.vn/?unit=xa-a&ref=mc%3Ahs%3A${code}`;
+    // What a phone reads from each printed code, and what the chat then receives.
+    expect(svgsOf(page).map(decodeSvg)).toEqual([messenger, zalo, widget]);
+    expect(parseDossierPayload(new URL(messenger).searchParams.get('ref') ?? '')).toEqual({ kind: 'lookup', code });
+    expect(deepLinkPayload(new URL(widget).searchParams.get('ref'))).toBe(`mc:hs:${code}`);
+    expect(page).toContain(`<p class="say">tra cứu hồ sơ ${code}</p>`);
+    expect(page).toContain(`<a href="${path}/qr">In phiếu tra cứu (kèm Giấy tiếp nhận)</a>`);
+    expect(page).not.toContain('chưa tra cứu được cho đến khi có');
+    const slip = await get(`${path}/qr`, cookies.officerA);
+    expect(slip.status).toBe(200);
+    const sheet = await slip.text();
+    expect(sheet).toContain('<p class="unit">UBND xa-a</p>');
+    expect(sheet).toContain(`<p class="code">${code}</p>`);
+    expect(sheet).toContain('4 số cuối của số điện thoại');
+    expect(svgsOf(sheet).map(decodeSvg)).toEqual([messenger, zalo, widget]);
+    expect((await get(`${path}/qr`, cookies.officerB)).status).toBe(403);
+    expect((await get(`${path}/qr`)).status).toBe(302);
+    expect((await get(`/admin/units/xa-b/dossiers/${w.dossier.id}/qr`, cookies.admin)).status).toBe(404);
+  });
+
+  it('prints words instead of an m.me ref for a code outside its characters, escaped, and warns when the digits are missing', async () => {
+    const code = 'HS "<x>" 1';
+    const w = await repo.upsert({ unitId: 'xa-a', code, procedureName: 'Chứng thực', receivedAt: NOW, status: 'received' }, { source: 'admin', actor: null, at: NOW });
+    const page = await (await get(`/admin/units/xa-a/dossiers/${w.dossier.id}`, cookies.officerA)).text();
+    expect(page).not.toContain('<x>');
+    expect(page).toContain('<p class="say">tra cứu hồ sơ HS &quot;&lt;x&gt;&quot; 1</p>');
+    const urls = svgsOf(page).map(decodeSvg);
+    expect(urls[0]).toBe('https://m.me/page-a');
+    expect(parseDossierPayload(new URL(urls[2] ?? '').searchParams.get('ref') ?? '')).toEqual({ kind: 'lookup', code });
+    expect(page).toContain('Hồ sơ chưa có 4 số cuối điện thoại');
   });
 
   it('shows reporters the period report with a CSV export; officers get neither', async () => {
