@@ -1,6 +1,7 @@
 // The frame of every admin page: Vietnamese, self-contained (inline style, no CDN, no script),
 // with the signed-in user and a sign-out form carrying the CSRF token.
 import { html, raw, type AuthContext, type Html } from './auth/index.js';
+import { canViewSurveys } from './survey-access.js';
 
 const STYLE = raw(`body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1b1f23}
 header{background:#a4161a;color:#fff;display:flex;gap:1rem;align-items:center;padding:.6rem 1rem;flex-wrap:wrap}
@@ -25,10 +26,12 @@ function nav(auth: AuthContext): Html {
     if (auth.can('catalogue.notes', unit)) links.push(html`<a href="${base}/questions">Câu hỏi chưa trả lời</a>`);
     if (auth.can('dossiers.manage', unit)) links.push(html`<a href="${base}/dossiers">Hồ sơ</a>`);
     if (auth.can('reports.view', unit)) links.push(html`<a href="${base}/dossiers/report">Báo cáo hồ sơ</a>`);
+    if (canViewSurveys(auth, unit)) links.push(html`<a href="${base}/surveys">Khảo sát hài lòng</a>`);
     if (auth.can('channels.manage', unit)) links.push(html`<a href="${base}">Đơn vị và kênh</a>`);
   } else if (u.role === 'admin') {
     links.push(html`<a href="/admin/units">Đơn vị và kênh</a>`);
   }
+  if (unit === null && canViewSurveys(auth, null)) links.push(html`<a href="/admin/surveys">Khảo sát hài lòng</a>`);
   if (u.role === 'admin') links.push(html`<a href="/admin/users">Người dùng</a>`, html`<a href="/admin/audit">Nhật ký</a>`);
   if (u.role === 'admin' && unit === null) links.push(html`<a href="/admin/queues">Hàng đợi</a>`);
   links.push(html`<a href="/admin/tokens">Mã API</a>`);

@@ -74,6 +74,11 @@ export interface AnnouncementsDeps {
   onCancelled?: (a: Announcement) => Promise<void>;
   /** Keys the citizens' pseudonyms in the reports (a server secret). */
   pseudonymKey: string;
+  /**
+   * The periodic surveys an announcement of the unit may invite to (a "Tham gia khảo sát"
+   * button, issue #6); absent or empty = no invitation offered.
+   */
+  surveyInvitations?: (unitId: string) => ReadonlyArray<{ id: string; title: string }>;
   now?: () => Date;
 }
 
@@ -94,6 +99,7 @@ const FIELD_MESSAGES: Record<string, string> = {
   channels: 'Chọn ít nhất một kênh (Zalo, Facebook Messenger, Website).',
   scheduledAt: 'Thời điểm gửi không hợp lệ.',
   holdDays: 'Số ngày giữ tin phải từ 0 đến 30.',
+  survey: 'Khảo sát không hợp lệ.',
   send: 'send phải là true hoặc false.',
 };
 
@@ -122,6 +128,12 @@ export function fieldErrors(error: z.ZodError): Record<string, string> {
 export function checkGroups(groups: readonly SubscriberGroup[], requested: readonly number[]): string | null {
   const allowed = new Set(groups.filter((g) => g.active).map((g) => g.id));
   return requested.every((id) => allowed.has(id)) ? null : 'Có nhóm đã chọn không thuộc đơn vị hoặc đã ngừng hoạt động.';
+}
+
+/** A survey invitation must name one of the unit's periodic surveys. Returns an error or null. */
+export function checkSurvey(deps: Pick<AnnouncementsDeps, 'surveyInvitations'>, unitId: string, survey: string | null): string | null {
+  if (survey === null) return null;
+  return (deps.surveyInvitations?.(unitId) ?? []).some((s) => s.id === survey) ? null : 'Không có khảo sát định kỳ này để mời tham gia.';
 }
 
 /** A scheduled time must be ahead (and within a year). Returns an error or null. */
@@ -244,6 +256,7 @@ const ComposeForm = z.object({
   date: z.string().max(20).default(''),
   time: z.string().max(20).default(''),
   holdDays: z.string().max(10).default('7'),
+  survey: z.string().max(80).default(''),
 });
 type ComposeValues = z.infer<typeof ComposeForm>;
 const EMPTY_FORM: ComposeValues = {
@@ -257,6 +270,7 @@ const EMPTY_FORM: ComposeValues = {
   date: '',
   time: '',
   holdDays: '7',
+  survey: '',
 };
 
 /** Forms with many group checkboxes: more fields than the default admin parser allows. */
@@ -309,7 +323,14 @@ function countsSummary(counts: DeliveryCounts): string {
   return `${parts.join(' · ')} / ${n(s.total)} người`;
 }
 
-function composeForm(unitId: string, auth: AuthContext, groups: readonly SubscriberGroup[], v: ComposeValues, errors: Record<string, string>): Html {
+function composeForm(
+  unitId: string,
+  auth: AuthContext,
+  groups: readonly SubscriberGroup[],
+  v: ComposeValues,
+  errors: Record<string, string>,
+  invitations: ReadonlyArray<{ id: string; title: string }>,
+): Html {
   const err = (field: string): Html => (errors[field] ? html`<span class="err" role="alert">${errors[field]}</span>` : html``);
   const active = groups.filter((g) => g.active);
   const groupBoxes =
@@ -339,6 +360,15 @@ function composeForm(unitId: string, auth: AuthContext, groups: readonly Subscri
 <label><input type="radio" name="when" value="later"${v.when === 'later' ? raw(' checked') : ''}> Hẹn giờ:
 <input type="date" name="date" value="${v.date}" aria-label="Ngày gửi"> <input type="time" name="time" value="${v.time}" aria-label="Giờ gửi"></label>
 </fieldset>
+${
+  invitations.length > 0
+    ? html`<fieldset><legend>Mời tham gia khảo sát sự hài lòng</legend>${err('survey')}
+<label><input type="radio" name="survey" value=""${v.survey === '' ? raw(' checked') : ''}> Không kèm lời mời</label>
+${invitations.map(
+  (s) => html`<label><input type="radio" name="survey" value="${s.id}"${v.survey === s.id ? raw(' checked') : ''}> Kèm nút “Tham gia khảo sát”: ${s.title}</label>`,
+)}<small class="muted">Người dân bấm nút để trả lời phiếu ngay trong khung chat (Zalo, Messenger, Website); mỗi người một lần mỗi kỳ.</small></fieldset>`
+    : ''
+}
 <label for="holdDays">Giữ tin cho người chưa nhận được (Messenger, Website) tối đa bao nhiêu ngày</label>${err('holdDays')}
 <input type="number" id="holdDays" name="holdDays" min="0" max="30" value="${v.holdDays}"> ngày
 <p><button type="submit">Lưu nháp và xem trước</button></p>
@@ -348,6 +378,7 @@ function composeForm(unitId: string, auth: AuthContext, groups: readonly Subscri
 /** Parses the compose form into an AnnouncementInput, or field errors in Vietnamese. */
 function readCompose(
   deps: AnnouncementsDeps,
+  unitId: string,
   values: ComposeValues,
   groups: readonly SubscriberGroup[],
 ): { ok: true; input: AnnouncementInput } | { ok: false; errors: Record<string, string> } {
@@ -371,11 +402,14 @@ function readCompose(
     channels: [...new Set(values.channels)],
     scheduledAt,
     holdDays,
+    survey: values.survey.trim() === '' ? null : values.survey,
   });
   if (!parsed.success) Object.assign(errors, { ...fieldErrors(parsed.error), ...errors });
   else {
     const groupProblem = checkGroups(groups, parsed.data.groupIds);
     if (groupProblem) errors.groupIds = groupProblem;
+    const surveyProblem = checkSurvey(deps, unitId, parsed.data.survey);
+    if (surveyProblem) errors.survey = surveyProblem;
   }
   return parsed.success && Object.keys(errors).length === 0 ? { ok: true, input: parsed.data } : { ok: false, errors };
 }
@@ -476,7 +510,7 @@ function progressSection(a: Announcement, counts: DeliveryCounts): Html {
 ${s.byStatus.held > 0 ? html`<p class="muted">“Giữ lại”: tin sẽ được gửi kèm khi người dân quay lại trong ${a.holdDays} ngày; quá hạn thì chuyển thành “Hết hạn giữ”.</p>` : ''}`;
 }
 
-function contentSection(a: Announcement, groups: readonly SubscriberGroup[]): Html {
+function contentSection(a: Announcement, groups: readonly SubscriberGroup[], surveyTitle?: string): Html {
   const names = a.groupIds.map((id) => {
     const g = groups.find((x) => x.id === id);
     return !g ? `Nhóm #${id}` : g.active ? g.name : `${g.name} (đã ngừng hoạt động, vẫn gửi cho người đã đăng ký)`;
@@ -486,6 +520,7 @@ function contentSection(a: Announcement, groups: readonly SubscriberGroup[]): Ht
 <tr><th>Nội dung</th><td style="white-space:pre-wrap">${a.body}</td></tr>
 ${a.linkUrl ? html`<tr><th>Liên kết</th><td>${a.linkUrl}</td></tr>` : ''}
 ${a.imageUrl ? html`<tr><th>Ảnh</th><td>${a.imageUrl}</td></tr>` : ''}
+${a.survey ? html`<tr><th>Mời tham gia khảo sát</th><td>${surveyTitle ?? a.survey}</td></tr>` : ''}
 <tr><th>Nhóm người nhận</th><td>${names.join(', ')}</td></tr>
 <tr><th>Kênh</th><td>${a.channels.map((c) => CHANNEL_LABELS[c]).join(', ')}</td></tr>
 <tr><th>Thời điểm gửi</th><td>${a.scheduledAt ? `${formatVietnamTime(a.scheduledAt)} (giờ Việt Nam)` : 'Ngay khi bấm Gửi'}</td></tr>
@@ -544,7 +579,7 @@ ${
         html`<h1>Soạn thông báo</h1>
 ${Object.keys(errors).length > 0 ? html`<p class="warn" role="alert">Chưa lưu được: xem các lỗi bên dưới.</p>` : ''}
 <p>Thông báo được lưu thành bản nháp. Trước khi gửi, trang sau cho xem trước trên từng kênh và cho biết ai sẽ nhận được, ai phải chờ, ai không nhận được và vì sao.</p>
-${composeForm(unitId, auth, groups, values, errors)}
+${composeForm(unitId, auth, groups, values, errors, deps.surveyInvitations?.(unitId) ?? [])}
 <p><a href="${unitPath(unitId)}/announcements">Quay lại danh sách</a></p>`,
       ),
     );
@@ -564,7 +599,7 @@ ${composeForm(unitId, auth, groups, values, errors)}
     const values = form.success ? form.data : EMPTY_FORM;
     if (!form.success) return renderCompose(res, auth, unitId, values, { title: 'Biểu mẫu không hợp lệ hoặc quá dài.' }, 400);
     const groups = await deps.groups.listGroups(unitId);
-    const read = readCompose(deps, values, groups);
+    const read = readCompose(deps, unitId, values, groups);
     if (!read.ok) return renderCompose(res, auth, unitId, values, read.errors, 400);
     const a = await deps.broadcasts.create(unitId, read.input, auth.user.id);
     await deps.audit.record({ actor: auth.user.id, action: 'announcement.create', unitId, target: String(a.id), detail: { via: 'admin' } });
@@ -586,7 +621,7 @@ ${composeForm(unitId, auth, groups, values, errors)}
     if (!found) return notFound(res);
     const { unitId, a } = found;
     const groups = await deps.groups.listGroups(unitId);
-    const sections: Html[] = [contentSection(a, groups)];
+    const sections: Html[] = [contentSection(a, groups, deps.surveyInvitations?.(unitId).find((s) => s.id === a.survey)?.title)];
     const cancelNote = 'Không gửi thêm tin nào nữa; tin đang chờ (kể cả tin đang giữ chờ người dân quay lại) bị hủy. Tin đã gửi thì không thu hồi được.';
     if (a.status === 'draft' || a.status === 'scheduled') {
       const at = predictionInstant(a.scheduledAt, now());

@@ -15,6 +15,7 @@ import {
   cancelAnnouncement,
   checkGroups,
   checkSchedule,
+  checkSurvey,
   downloadReport,
   fieldErrors,
   sendAnnouncement,
@@ -56,6 +57,7 @@ const AnnouncementJson = z.object({
   body: z.string(),
   linkUrl: z.string().nullable(),
   imageUrl: z.string().nullable(),
+  survey: z.string().nullable().describe('Khảo sát định kỳ được mời tham gia (mã phiếu, ví dụ sipas): tin có nút “Tham gia khảo sát”'),
   groupIds: z.array(z.number().int()),
   channels: z.array(BroadcastChannel),
   status: AnnouncementStatus,
@@ -81,6 +83,7 @@ function toJson(a: Announcement): z.infer<typeof AnnouncementJson> {
     body: a.body,
     linkUrl: a.linkUrl,
     imageUrl: a.imageUrl,
+    survey: a.survey,
     groupIds: a.groupIds,
     channels: a.channels,
     status: a.status,
@@ -142,6 +145,8 @@ export function createAnnouncementsApiRouter(deps: AnnouncementsApiDeps): Router
     const input: AnnouncementInput = { ...rest, groupIds: [...new Set(rest.groupIds)], channels: [...new Set(rest.channels)], scheduledAt };
     const groupProblem = checkGroups(await deps.groups.listGroups(unitId), input.groupIds);
     if (groupProblem) return badRequest(res, { groupIds: groupProblem });
+    const surveyProblem = checkSurvey(deps, unitId, input.survey);
+    if (surveyProblem) return badRequest(res, { survey: surveyProblem });
     let a = await deps.broadcasts.create(unitId, input, auth.user.id);
     await deps.audit.record({ actor: auth.user.id, action: 'announcement.create', unitId, target: String(a.id), detail: { via: 'api' } });
     if (send) {

@@ -14,6 +14,7 @@ import { ChannelName } from '../channels/channel.js';
 import { groupsOpenApiPaths } from './groups-api.js';
 import { announcementsOpenApiPaths } from './announcements-api.js';
 import { dossiersOpenApiPaths } from './dossiers-api.js';
+import { surveysOpenApiPaths } from './surveys-api.js';
 
 const SearchQuery = z.object({
   q: z.string().min(1).max(500),
@@ -164,6 +165,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...groupsOpenApiPaths(),
       ...announcementsOpenApiPaths(),
       ...dossiersOpenApiPaths(),
+      ...surveysOpenApiPaths(),
       '/api/v1/search': {
         get: {
           summary: 'Tìm thủ tục như trợ lý',

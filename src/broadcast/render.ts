@@ -6,6 +6,10 @@
 //   ≤ 100), text blocks (the body), an oa.open.url button for the link. One message, because Zalo
 //   allows one promotion per follower per day.
 // - Website: no push; a held announcement becomes a Reply shown at the next visit.
+// An announcement that invites to a survey (issue #6) carries one more button, "Tham gia khảo
+// sát", whose payload starts the unit's periodic survey (src/surveys/chat-payload.ts): a
+// postback on Messenger, an oa.query.hide button on Zalo (the tap comes back as the payload), a
+// payload button in the website chat (and in a held reply on Messenger).
 // Also: a plain preview of what the citizen sees on each platform, for the officer; and each
 // body's "signature" (the text the platform's conversation history will show), used to find a
 // message again after a crash (docs/decisions/006-broadcast-exactly-once.md).
@@ -15,9 +19,20 @@ import { splitZaloText } from '../channels/zalo/index.js';
 import { VN_OFFSET_MS } from './eligibility.js';
 import { BROADCAST_TEXTS, fill } from './texts.js';
 import type { Announcement, BroadcastChannel } from './types.js';
+import { surveyStartPayload } from '../surveys/chat-payload.js';
 
-/** The parts of an announcement a citizen sees. */
-export type AnnouncementContent = Pick<Announcement, 'title' | 'body' | 'linkUrl' | 'imageUrl'>;
+/** The parts of an announcement a citizen sees (`survey`: the periodic survey it invites to). */
+export type AnnouncementContent = Pick<Announcement, 'title' | 'body' | 'linkUrl' | 'imageUrl'> & { survey?: string | null };
+
+/** Title of the survey invitation's button (Messenger ≤ 20 characters). */
+export const SURVEY_BUTTON_TITLE = 'Tham gia khảo sát';
+/** How the preview shows that button. */
+const SURVEY_BUTTON_PREVIEW = '[Nút “{title}” → mở phiếu khảo sát trong khung chat]';
+
+/** The invitation's button (title and payload), or null without an invitation. */
+export function surveyButton(a: Pick<AnnouncementContent, 'survey'>): { title: string; payload: string } | null {
+  return a.survey ? { title: SURVEY_BUTTON_TITLE, payload: surveyStartPayload({ definitionId: a.survey }) } : null;
+}
 
 /** Zalo promotion header: at most 100 characters (Zalo promotion API v3 documentation, via SDKs). */
 export const ZALO_PROMOTION_HEADER_MAX = 100;
@@ -49,7 +64,7 @@ export interface ZaloPromotionBody {
       payload: {
         template_type: 'promotion';
         elements: ZaloPromotionElement[];
-        buttons?: Array<{ title: string; type: 'oa.open.url'; payload: { url: string } }>;
+        buttons?: Array<{ title: string; type: 'oa.open.url'; payload: { url: string } } | { title: string; type: 'oa.query.hide'; payload: string }>;
       };
     };
   };
@@ -76,9 +91,10 @@ function renderMessenger(a: AnnouncementContent, psid: string): MessengerBroadca
   if (a.imageUrl) {
     bodies.push({ recipient: { id: psid }, messaging_type: 'UPDATE', message: { attachment: { type: 'image', payload: { url: a.imageUrl, is_reusable: true } } } });
   }
+  const survey = surveyButton(a);
   const reply: Reply = {
     text: mainText(a),
-    buttons: [],
+    buttons: survey ? [survey] : [],
     quickReplies: [],
     links: a.linkUrl ? [{ title: BROADCAST_TEXTS.linkButton, url: a.linkUrl }] : [],
   };
@@ -118,6 +134,11 @@ function renderZalo(a: AnnouncementContent, userId: string): ZaloPromotionBody {
   if (a.imageUrl) elements.push({ type: 'banner', image_url: a.imageUrl });
   elements.push({ type: 'header', content: shorten(nfc(a.title), ZALO_PROMOTION_HEADER_MAX), align: 'left' });
   for (const block of zaloBlocks(a.body)) elements.push({ type: 'text', content: block, align: 'left' });
+  const survey = surveyButton(a);
+  const buttons: NonNullable<ZaloPromotionBody['message']['attachment']['payload']['buttons']> = [];
+  if (a.linkUrl) buttons.push({ title: shorten(BROADCAST_TEXTS.linkButton, ZALO_PROMOTION_BUTTON_TITLE_MAX), type: 'oa.open.url', payload: { url: a.linkUrl } });
+  // "hide" keeps the machine payload out of the visible chat; the webhook still receives it.
+  if (survey) buttons.push({ title: shorten(survey.title, ZALO_PROMOTION_BUTTON_TITLE_MAX), type: 'oa.query.hide', payload: survey.payload });
   return {
     recipient: { user_id: userId },
     message: {
@@ -126,7 +147,7 @@ function renderZalo(a: AnnouncementContent, userId: string): ZaloPromotionBody {
         payload: {
           template_type: 'promotion',
           elements,
-          ...(a.linkUrl ? { buttons: [{ title: shorten(BROADCAST_TEXTS.linkButton, ZALO_PROMOTION_BUTTON_TITLE_MAX), type: 'oa.open.url' as const, payload: { url: a.linkUrl } }] } : {}),
+          ...(buttons.length > 0 ? { buttons } : {}),
         },
       },
     },
@@ -164,7 +185,8 @@ export function heldReply(a: AnnouncementContent & { startedAt: Date | null; cre
   const links = [];
   if (a.linkUrl) links.push({ title: BROADCAST_TEXTS.linkButton, url: a.linkUrl });
   if (a.imageUrl) links.push({ title: BROADCAST_TEXTS.imageLink, url: a.imageUrl });
-  return { text: `${fill(BROADCAST_TEXTS.heldIntro, { date })}\n${mainText(a)}`, buttons: [], quickReplies: [], links };
+  const survey = surveyButton(a);
+  return { text: `${fill(BROADCAST_TEXTS.heldIntro, { date })}\n${mainText(a)}`, buttons: survey ? [survey] : [], quickReplies: [], links };
 }
 
 export interface AnnouncementPreview {
@@ -186,7 +208,9 @@ export function previewAnnouncement(platform: BroadcastChannel, a: AnnouncementC
       const m = b.message;
       if ('attachment' in m && m.attachment.type === 'image') return fill(t.image, { url: m.attachment.payload.url });
       if ('attachment' in m && m.attachment.type === 'template') {
-        const buttons = m.attachment.payload.buttons.map((x) => fill(t.button, { title: x.title, url: x.type === 'web_url' ? x.url : x.payload })).join(' ');
+        const buttons = m.attachment.payload.buttons
+          .map((x) => (x.type === 'web_url' ? fill(t.button, { title: x.title, url: x.url }) : fill(SURVEY_BUTTON_PREVIEW, { title: x.title })))
+          .join(' ');
         return `${m.attachment.payload.text}\n${buttons}`;
       }
       return 'text' in m ? m.text : '';
@@ -209,7 +233,7 @@ export function previewAnnouncement(platform: BroadcastChannel, a: AnnouncementC
         parts.push(e.content.replace(/<br>/g, '\n'));
       }
     }
-    for (const b of payload.buttons ?? []) parts.push(fill(t.button, { title: b.title, url: b.payload.url }));
+    for (const b of payload.buttons ?? []) parts.push(b.type === 'oa.open.url' ? fill(t.button, { title: b.title, url: b.payload.url }) : fill(SURVEY_BUTTON_PREVIEW, { title: b.title }));
     const headerCut = Array.from(nfc(a.title)).length > ZALO_PROMOTION_HEADER_MAX;
     const notes: string[] = [t.zaloRules];
     if (headerCut) notes.push(fill(t.zaloHeaderCut, { max: ZALO_PROMOTION_HEADER_MAX }));
@@ -220,7 +244,7 @@ export function previewAnnouncement(platform: BroadcastChannel, a: AnnouncementC
   // The intro line carries the day it is shown; the preview shows the announcement itself.
   const text = reply.text.split('\n').slice(1).join('\n');
   return {
-    parts: [text, ...reply.links.map((l) => fill(t.button, { title: l.title, url: l.url }))],
+    parts: [text, ...reply.links.map((l) => fill(t.button, { title: l.title, url: l.url })), ...reply.buttons.map((b) => fill(SURVEY_BUTTON_PREVIEW, { title: b.title }))],
     truncated: false,
     notes: [holdDays > 0 ? fill(t.web, { days: holdDays }) : t.webNoHold],
   };

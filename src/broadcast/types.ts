@@ -24,6 +24,13 @@ export const AnnouncementInput = z
     scheduledAt: z.date().nullable().default(null),
     /** Messenger/website: how long an undelivered announcement waits for the citizen's next visit. */
     holdDays: z.number().int().min(0).max(30).default(7),
+    /** A periodic survey to invite readers to (its definition id): a "Tham gia khảo sát" button. */
+    survey: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'khảo sát không hợp lệ')
+      .nullable()
+      .default(null),
   })
   .strict();
 export type AnnouncementInput = z.infer<typeof AnnouncementInput>;
@@ -35,6 +42,8 @@ export interface Announcement {
   body: string;
   linkUrl: string | null;
   imageUrl: string | null;
+  /** The periodic survey the announcement invites to (definition id), or null (migration 010). */
+  survey: string | null;
   groupIds: number[];
   channels: BroadcastChannel[];
   status: AnnouncementStatus;

@@ -24,6 +24,7 @@ const AnnouncementRow = z.object({
   body: z.string(),
   link_url: z.string().nullable(),
   image_url: z.string().nullable(),
+  survey: z.string().nullable(),
   group_ids: IdArray,
   channels: z.array(BroadcastChannel),
   status: AnnouncementStatus,
@@ -47,6 +48,7 @@ const toAnnouncement = (r: unknown): Announcement => {
     body: a.body,
     linkUrl: a.link_url,
     imageUrl: a.image_url,
+    survey: a.survey,
     groupIds: a.group_ids,
     channels: a.channels,
     status: a.status,
@@ -158,9 +160,9 @@ export class BroadcastRepository {
 
   async create(unitId: string, input: AnnouncementInput, createdBy: number | null): Promise<Announcement> {
     const rows = await this.db.query(
-      `INSERT INTO announcements (unit_id, title, body, link_url, image_url, group_ids, channels, scheduled_at, hold_days, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6::bigint[], $7::text[], $8, $9, $10) RETURNING *`,
-      [unitId, input.title, input.body, input.linkUrl, input.imageUrl, input.groupIds, input.channels, input.scheduledAt, input.holdDays, createdBy],
+      `INSERT INTO announcements (unit_id, title, body, link_url, image_url, group_ids, channels, scheduled_at, hold_days, created_by, survey)
+       VALUES ($1, $2, $3, $4, $5, $6::bigint[], $7::text[], $8, $9, $10, $11) RETURNING *`,
+      [unitId, input.title, input.body, input.linkUrl, input.imageUrl, input.groupIds, input.channels, input.scheduledAt, input.holdDays, createdBy, input.survey],
     );
     return toAnnouncement(rows[0]);
   }
