@@ -22,7 +22,7 @@ import { DEFAULT_COLUMNS, EMPTY_MAPPING, FIELD_VI, ImportField, ImportMapping, e
 import { localInstant, parseLocalDate } from '../dossiers/local-time.js';
 import { multipartBoundary, parseMultipart } from '../dossiers/multipart-form.js';
 import { DossierStatus, OPEN_STATUSES, STATUS_VI, parseStatusText } from '../dossiers/status.js';
-import { csvLine } from '../exports/csv.js';
+import { dossierReportCsv, dossierReportFileName, onTimeShare, evaluatedShare, satisfiedShare, shareText, writeDossierReportXlsx, DEFINITIONS_NOTE } from '../dossiers/report-export.js';
 import { parsePeriod, PeriodError, quarterOf, vietnamDate, type Period } from '../surveys/period.js';
 
 /**
@@ -497,7 +497,7 @@ ${total > 0 ? html`<table><thead><tr><th>Dòng</th><th>Mã hồ sơ</th><th>Tr�
     if (!period) return failure(res, auth, unitId, 400, 'Kỳ báo cáo không hợp lệ', ['Ví dụ: 2026-09 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng), 2026 (năm).'], `${dossiersPath(unitId)}/report`);
     const r = await deps.dossiers.report(unitId, period, now());
     const row = (label: Html | string, f: typeof r.totals) =>
-      html`<tr><td>${label}</td><td>${f.received}</td><td>${f.onTime}</td><td>${f.resolvedLate}</td><td>${f.openOnTime}</td><td>${f.openOverdue}</td><td>${f.late}</td><td>${f.closed}</td><td>${f.returned}</td><td>${f.evaluated}</td><td>${f.satisfied}</td></tr>`;
+      html`<tr><td>${label}</td><td>${f.received}</td><td>${f.onTime}</td><td>${f.resolvedLate}</td><td>${f.openOnTime}</td><td>${f.openOverdue}</td><td>${f.late}</td><td>${shareText(onTimeShare(f))}</td><td>${f.closed}</td><td>${f.returned}</td><td>${f.evaluated}</td><td>${shareText(evaluatedShare(f))}</td><td>${f.satisfied}</td><td>${shareText(satisfiedShare(f))}</td></tr>`;
     page(
       res,
       auth,
@@ -507,10 +507,10 @@ ${total > 0 ? html`<table><thead><tr><th>Dòng</th><th>Mã hồ sơ</th><th>Tr�
 <form method="get" action="${dossiersPath(unitId)}/report"><label>Kỳ <input type="text" name="period" value="${period.code}" size="24"></label> <button type="submit">Xem</button>
 <small>2026-09 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng), 2026 (năm)</small></form>
 <p>Đơn vị: ${unitId} · Từ ${formatVietnamTime(period.from)} đến trước ${formatVietnamTime(period.to)} · Hồ sơ đang giải quyết tính tại ${formatVietnamTime(r.asOf)}
-· <a href="${dossiersPath(unitId)}/report.csv?period=${encodeURIComponent(period.code)}">Tải CSV</a></p>
-<table><thead><tr><th>Thủ tục</th><th>Tiếp nhận</th><th>Giải quyết đúng hạn</th><th>Giải quyết quá hạn</th><th>Đang giải quyết trong hạn</th><th>Đang giải quyết quá hạn</th><th>Trễ hạn (tổng)</th><th>Từ chối / rút</th><th>Đã trả kết quả</th><th>Được đánh giá</th><th>Hài lòng</th></tr></thead>
+${auth.can('exports.download', unitId) ? html`· <a href="${dossiersPath(unitId)}/report.xlsx?period=${encodeURIComponent(period.code)}">Tải Excel (XLSX)</a> · <a href="${dossiersPath(unitId)}/report.csv?period=${encodeURIComponent(period.code)}">Tải CSV</a>` : ''}</p>
+<table><thead><tr><th>Thủ tục</th><th>Tiếp nhận</th><th>Giải quyết đúng hạn</th><th>Giải quyết quá hạn</th><th>Đang giải quyết trong hạn</th><th>Đang giải quyết quá hạn</th><th>Trễ hạn (tổng)</th><th>Tỷ lệ đúng hạn</th><th>Từ chối / rút</th><th>Đã trả kết quả</th><th>Được đánh giá</th><th>Tỷ lệ được đánh giá</th><th>Hài lòng</th><th>Tỷ lệ hài lòng</th></tr></thead>
 <tbody>${r.byProcedure.map((p) => row(procedureLabel(p), p))}${row(html`<b>Tổng</b>`, r.totals)}</tbody></table>
-<p><small>Đúng hạn: có kết quả trong kỳ, không muộn hơn ngày hẹn trả. Quá hạn: có kết quả sau ngày hẹn trả, hoặc chưa có kết quả khi đã qua ngày hẹn trả (tính tại cuối kỳ). Giờ Việt Nam.</small></p>`,
+<p><small>${DEFINITIONS_NOTE}</small></p>`,
     );
   });
 
@@ -521,14 +521,25 @@ ${total > 0 ? html`<table><thead><tr><th>Dòng</th><th>Mã hồ sơ</th><th>Tr�
     const period = reportPeriod(req);
     if (!period) return failure(res, auth, unitId, 400, 'Kỳ báo cáo không hợp lệ', ['Ví dụ: 2026-Q3.'], `${dossiersPath(unitId)}/report`);
     const r = await deps.dossiers.report(unitId, period, now());
-    await deps.audit.record({ actor: auth.user.id, action: 'dossier.report.export', unitId, detail: { period: period.code } });
-    const header = ['Mã thủ tục', 'Tên thủ tục', 'Tiếp nhận', 'Giải quyết đúng hạn', 'Giải quyết quá hạn', 'Đang giải quyết trong hạn', 'Đang giải quyết quá hạn', 'Trễ hạn (tổng)', 'Từ chối / rút', 'Đã trả kết quả', 'Được đánh giá', 'Hài lòng'];
-    const line = (code: string | null, name: string | null, f: typeof r.totals) =>
-      csvLine([code, name, f.received, f.onTime, f.resolvedLate, f.openOnTime, f.openOverdue, f.late, f.closed, f.returned, f.evaluated, f.satisfied]);
-    const body = '\ufeff' + csvLine(header) + r.byProcedure.map((p) => line(p.procedureCode, p.procedureName, p)).join('') + line(null, 'Tổng', r.totals);
+    await deps.audit.record({ actor: auth.user.id, action: 'dossier.report.export', unitId, detail: { period: period.code, format: 'csv' } });
     res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Disposition', `attachment; filename="ho-so-${unitId.replace(/[^a-z0-9-]/gi, '')}-${period.code.replace(/[^0-9A-Z-]/g, '_')}.csv"`);
-    res.type('text/csv; charset=utf-8').send(body);
+    res.setHeader('Content-Disposition', `attachment; filename="${dossierReportFileName(unitId, period, 'csv')}"`);
+    res.type('text/csv; charset=utf-8').send(dossierReportCsv(r));
+  });
+
+  router.get('/admin/units/:unitId/dossiers/report.xlsx', deps.auth.requireUser('exports.download'), async (req, res) => {
+    const auth = authOf(res);
+    const unitId = routeParam(req.params.unitId);
+    if (unitId === null) return notFound(res);
+    const period = reportPeriod(req);
+    if (!period) return failure(res, auth, unitId, 400, 'Kỳ báo cáo không hợp lệ', ['Ví dụ: 2026-Q3.'], `${dossiersPath(unitId)}/report`);
+    const r = await deps.dossiers.report(unitId, period, now());
+    await deps.audit.record({ actor: auth.user.id, action: 'dossier.report.export', unitId, detail: { period: period.code, format: 'xlsx' } });
+    const unitName = (await deps.chat?.units?.get(unitId))?.name ?? unitId;
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Disposition', `attachment; filename="${dossierReportFileName(unitId, period, 'xlsx')}"`);
+    res.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    await writeDossierReportXlsx(r, res, { unitName, period, now: now() });
   });
 
   // --- the look-up in chat: QR codes and links for the receipt ---------------------------------

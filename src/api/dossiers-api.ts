@@ -16,11 +16,18 @@ import { IdempotencyKey, requestHash, type IdempotencyStore } from '../dossiers/
 import type { Queryable } from '../store/database.js';
 import { localInstant, parseLocalDate } from '../dossiers/local-time.js';
 import { DossierStatus, STATUS_VI } from '../dossiers/status.js';
+import { dossierReportCsv, dossierReportFileName, evaluatedShare, onTimeShare, satisfiedShare, writeDossierReportXlsx } from '../dossiers/report-export.js';
+import { parsePeriod, PeriodError, quarterOf } from '../surveys/period.js';
+import type { AuditRepository } from '../store/audit-repository.js';
 
 export interface DossiersApiDeps {
   auth: Auth;
   dossiers: DossierRepository;
   idempotency: IdempotencyStore;
+  /** Records report downloads (optional: tests without an audit log). */
+  audit?: Pick<AuditRepository, 'record'>;
+  /** The unit's name for the spreadsheet heading (optional: the unit id otherwise). */
+  units?: { get(unitId: string): Promise<{ name: string } | undefined | null> };
   /** The clock (tests pin it). */
   now?: () => Date;
 }
@@ -257,6 +264,45 @@ export function createDossiersApiRouter(deps: DossiersApiDeps): Router {
     });
   });
 
+  // The per-period report (received, on time, late, by procedure, evaluated, satisfied): JSON,
+  // CSV or XLSX. Not under /dossiers/ so that no dossier code can shadow it.
+  const reportView = deps.auth.requireUser({ action: 'reports.view', unit: unitParam });
+  const reportExport = deps.auth.requireUser({ action: 'exports.download', unit: unitParam });
+  router.get('/api/v1/units/:unitId/dossier-report', reportView, async (req, res, next) => {
+    const format = typeof req.query.format === 'string' ? req.query.format : 'json';
+    if (format !== 'json') return reportExport(req, res, next);
+    next();
+  }, async (req, res) => {
+    const unitId = unitParam(req) ?? '';
+    const format = typeof req.query.format === 'string' ? req.query.format : 'json';
+    if (!['json', 'csv', 'xlsx'].includes(format)) return send(res, error(400, 'BAD_REQUEST', 'format: json, csv hoặc xlsx'));
+    let period;
+    try {
+      period = parsePeriod(typeof req.query.period === 'string' && req.query.period.trim() !== '' ? req.query.period : quarterOf(now()));
+    } catch (err) {
+      if (err instanceof PeriodError) return send(res, error(400, 'BAD_REQUEST', 'period: ví dụ 2026-09 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng), 2026 (năm)'));
+      throw err;
+    }
+    const r = await deps.dossiers.report(unitId, period, now());
+    res.setHeader('Cache-Control', 'no-store');
+    if (format === 'json') {
+      const figures = (f: typeof r.totals) => ({ ...f, onTimeShare: onTimeShare(f), evaluatedShare: evaluatedShare(f), satisfiedShare: satisfiedShare(f) });
+      return void res.json({
+        unitId,
+        period: { code: period.code, label: period.label, from: period.from.toISOString(), to: period.to.toISOString() },
+        asOf: r.asOf.toISOString(),
+        totals: figures(r.totals),
+        byProcedure: r.byProcedure.map((p) => ({ procedureCode: p.procedureCode, procedureName: p.procedureName, ...figures(p) })),
+      });
+    }
+    await deps.audit?.record({ actor: authOf(res).user.id, action: 'dossier.report.export', unitId, detail: { period: period.code, format, via: 'api' } });
+    res.setHeader('Content-Disposition', `attachment; filename="${dossierReportFileName(unitId, period, format === 'csv' ? 'csv' : 'xlsx')}"`);
+    if (format === 'csv') return void res.type('text/csv; charset=utf-8').send(dossierReportCsv(r));
+    const unitName = (await deps.units?.get(unitId))?.name ?? unitId;
+    res.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    await writeDossierReportXlsx(r, res, { unitName, period, now: now() });
+  });
+
   router.get('/api/v1/units/:unitId/dossiers/:code', scope, async (req, res) => {
     const unitId = unitParam(req) ?? '';
     const d = await deps.dossiers.getByCode(unitId, typeof req.params.code === 'string' ? req.params.code : '');
@@ -297,6 +343,27 @@ export function dossiersOpenApiPaths(): Record<string, unknown> {
         parameters: [unit, key],
         requestBody: body(DossierUpsertInput),
         responses: { '201': { description: 'Đã thêm', content: json(WriteResponse) }, '200': { description: 'Đã cập nhật, không đổi, hoặc bỏ qua vì cũ', content: json(WriteResponse) }, ...keyErrors, ...errors },
+      },
+    },
+    '/api/v1/units/{unitId}/dossier-report': {
+      get: {
+        summary: 'Báo cáo hồ sơ theo kỳ: tiếp nhận, đúng hạn, trễ hạn, theo thủ tục, tỷ lệ được đánh giá và hài lòng',
+        parameters: [
+          unit,
+          { name: 'period', in: 'query', required: false, schema: { type: 'string' }, description: '2026-09 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng), 2026 (năm), khoảng ngày 2026-09-01..2026-09-15; mặc định quý hiện tại (giờ Việt Nam)' },
+          { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'csv', 'xlsx'] }, description: 'json (mặc định; quyền xem báo cáo), csv hoặc xlsx (quyền tải tệp)' },
+        ],
+        responses: {
+          '200': {
+            description: 'Báo cáo (JSON), hoặc tệp CSV (UTF-8 có BOM) / XLSX',
+            content: {
+              'application/json': { schema: { type: 'object' } },
+              'text/csv': { schema: { type: 'string', format: 'binary' } },
+              'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          ...errors,
+        },
       },
     },
     '/api/v1/units/{unitId}/dossiers/{code}': {

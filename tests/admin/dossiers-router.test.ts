@@ -370,5 +370,18 @@ describe('dossier pages', () => {
     const text = bytes.toString('utf8');
     expect(text).toContain('Mã thủ tục,Tên thủ tục,Tiếp nhận,Giải quyết đúng hạn');
     expect((await auditOf('dossier.report.export'))[0]).toMatchObject({ detail: { period: '2024-Q1' } });
+    expect(text).toContain('Tỷ lệ được đánh giá (%)');
+    expect(page).toContain('Tỷ lệ hài lòng');
+    const xlsx = await get('/admin/units/xa-a/dossiers/report.xlsx?period=2024-Q1', cookies.reporterA);
+    expect(xlsx.status).toBe(200);
+    expect(xlsx.headers.get('content-disposition')).toBe('attachment; filename="ho-so-xa-a-2024-Q1.xlsx"');
+    const ExcelJS = (await import('exceljs')).default;
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(Buffer.from(await xlsx.arrayBuffer()) as unknown as ArrayBuffer);
+    const rows: unknown[][] = [];
+    wb.worksheets[0]!.eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
+    const total = rows.find((r) => r[1] === 'Tổng');
+    expect(total?.[2]).toBe(4);
+    expect((await get('/admin/units/xa-a/dossiers/report.xlsx?period=2024-Q1', cookies.officerA)).status).toBe(403);
   });
 });

@@ -225,11 +225,48 @@ describe('/api/v1/units/:unitId/dossiers', () => {
 
   it('describes its paths for the OpenAPI document', () => {
     const paths = dossiersOpenApiPaths();
-    expect(Object.keys(paths)).toEqual(['/api/v1/units/{unitId}/dossiers', '/api/v1/units/{unitId}/dossiers/{code}']);
+    expect(Object.keys(paths)).toEqual(['/api/v1/units/{unitId}/dossiers', '/api/v1/units/{unitId}/dossier-report', '/api/v1/units/{unitId}/dossiers/{code}']);
     const post = z.object({ post: z.object({ parameters: z.array(z.object({ name: z.string(), required: z.boolean() })), requestBody: z.object({ content: z.record(z.string(), z.object({ schema: z.object({ properties: z.record(z.string(), z.unknown()) }) })) }) }) }).parse(paths['/api/v1/units/{unitId}/dossiers']);
     expect(post.post.parameters).toContainEqual({ name: 'Idempotency-Key', required: true });
     expect(Object.keys(post.post.requestBody.content['application/json']?.schema.properties ?? {})).toEqual(
       expect.arrayContaining(['code', 'receivedAt', 'dueAt', 'status', 'phoneLast4', 'at']),
     );
+  });
+
+  it('reports the period as JSON for reporters, and as CSV / XLSX with formula-looking names made inert', async () => {
+    const hostile = { ...created, code: 'HS-FORMULA', procedureCode: undefined, procedureName: '=HYPERLINK("http://x","bấm")' };
+    expect((await call('POST', '/api/v1/units/xa-a/dossiers', hostile, tokens.officerA, 'k-formula')).status).toBe(201);
+    // Officers push dossiers; figures are for reporters and admins, of their own unit.
+    expect((await call('GET', '/api/v1/units/xa-a/dossier-report?period=2024-Q2', undefined, tokens.officerA)).status).toBe(403);
+    expect((await call('GET', '/api/v1/units/xa-b/dossier-report?period=2024-Q2', undefined, tokens.reporterA)).status).toBe(403);
+    expect((await call('GET', '/api/v1/units/xa-a/dossier-report?period=quy-2', undefined, tokens.reporterA)).status).toBe(400);
+    expect((await call('GET', '/api/v1/units/xa-a/dossier-report?format=pdf', undefined, tokens.reporterA)).status).toBe(400);
+    const res = await call('GET', '/api/v1/units/xa-a/dossier-report?period=2024-Q2', undefined, tokens.reporterA);
+    expect(res.status).toBe(200);
+    const report = z
+      .object({ period: z.object({ code: z.string() }), totals: z.object({ received: z.number(), evaluatedShare: z.number().nullable() }), byProcedure: z.array(z.object({ procedureName: z.string().nullable() })) })
+      .parse(await res.json());
+    expect(report.period.code).toBe('2024-Q2');
+    const dossiers = await db.query<{ n: string }>("SELECT count(*) AS n FROM dossiers WHERE unit_id = 'xa-a' AND received_at >= '2024-03-31T17:00:00Z' AND received_at < '2024-06-30T17:00:00Z'");
+    expect(report.totals.received).toBe(Number(dossiers[0]?.n));
+    expect(report.byProcedure.map((p) => p.procedureName)).toContain('=HYPERLINK("http://x","bấm")');
+
+    const csv = await call('GET', '/api/v1/units/xa-a/dossier-report?period=2024-Q2&format=csv', undefined, tokens.reporterA);
+    expect(csv.status).toBe(200);
+    const bytes = Buffer.from(await csv.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(bytes.toString('utf8')).toContain(`"'=HYPERLINK(""http://x"",""bấm"")"`);
+
+    const xlsx = await call('GET', '/api/v1/units/xa-a/dossier-report?period=2024-Q2&format=xlsx', undefined, tokens.reporterA);
+    expect(xlsx.status).toBe(200);
+    const ExcelJS = (await import('exceljs')).default;
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(Buffer.from(await xlsx.arrayBuffer()) as unknown as ArrayBuffer);
+    const ws = wb.worksheets[0]!;
+    const values: unknown[] = [];
+    ws.eachRow((row) => row.eachCell((cell) => values.push(cell.value)));
+    expect(values).toContain('Kỳ báo cáo: Quý II/2024 (từ ngày 01/04/2024 đến ngày 30/06/2024); hồ sơ đang giải quyết tính tại 02/04/2024');
+    expect(values).toContain(`'=HYPERLINK("http://x","bấm")`);
+    expect(values.some((v) => typeof v === 'object' && v !== null && 'formula' in v)).toBe(false);
   });
 });
