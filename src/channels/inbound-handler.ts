@@ -37,7 +37,9 @@ export function createInboundHandler(deps: InboundHandlerDeps): (routed: RoutedE
   const now = deps.now ?? (() => new Date());
   return async ({ accountId, unitId, event }) => {
     if (event.type === 'ignored') return;
-    const at = new Date(event.timestamp || now().getTime());
+    // The platform's time, but never ahead of ours: a future timestamp would hold the contact's
+    // messaging window open (last_interaction_at only moves forward).
+    const at = new Date(Math.min(event.timestamp || now().getTime(), now().getTime()));
     const key = { unitId, channel: event.platform, userId: event.userId };
 
     if (event.type === 'staff_reply') {

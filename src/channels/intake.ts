@@ -1,7 +1,7 @@
 // Webhook intake after the signature check: route each parsed event to its account (and so its
 // unit), claim it once (atomic dedupe on the platform's id), and enqueue it. Everything slow
 // happens in the inbound worker; this must finish well inside Zalo's ~2 s and Meta's 5 s.
-import type { ParsedEvent, PlatformName } from './platform-event.js';
+import { ParsedEvent, type PlatformName } from './platform-event.js';
 
 export interface IntakeAccount {
   id: number;
@@ -17,6 +17,12 @@ export interface IntakeDeps {
    */
   submit(key: string, job: { accountId: number; unitId: string; event: ParsedEvent; receivedAt: number }): Promise<boolean>;
   log?(entry: { platform: PlatformName; outcome: IntakeOutcome; reason?: string }): void;
+  /**
+   * Events stamped longer ago than this are dropped as stale. No platform retries that late, so
+   * such a body is a replay whose dedupe claim has expired: keep this at most the claim's TTL.
+   * Unset: no limit.
+   */
+  maxEventAgeMs?: number;
 }
 
 export type IntakeOutcome = 'enqueued' | 'duplicate' | 'unknown_account' | 'ignored';
@@ -39,6 +45,18 @@ export async function intakeEvents(platform: PlatformName, events: readonly Pars
     if (event.type === 'ignored') {
       report.ignored++;
       deps.log?.({ platform, outcome: 'ignored', reason: event.reason });
+      continue;
+    }
+    // A signed body can still carry what no platform sends (a NUL in an id, a timestamp past
+    // year 275760): dropped here, not answered 503 for ever nor failed in the worker.
+    if (!ParsedEvent.safeParse(event).success) {
+      report.ignored++;
+      deps.log?.({ platform, outcome: 'ignored', reason: 'malformed_event' });
+      continue;
+    }
+    if (deps.maxEventAgeMs !== undefined && event.timestamp < now - deps.maxEventAgeMs) {
+      report.ignored++;
+      deps.log?.({ platform, outcome: 'ignored', reason: 'stale_event' });
       continue;
     }
     const account = await deps.findAccount(platform, event.accountId);

@@ -8,6 +8,14 @@ import { InboundEventKind } from './channel.js';
 export const PlatformName = z.enum(['messenger', 'zalo']);
 export type PlatformName = z.infer<typeof PlatformName>;
 
+/**
+ * A platform id or event key as we store and key it: bounded, no control character (PostgreSQL
+ * text refuses NUL, and no real Page, OA, PSID or message id has one).
+ */
+const PlatformKey = z.string().min(1).max(512).regex(/^[^\p{Cc}]+$/u);
+/** Epoch milliseconds a Date can hold (a larger "timestamp" is not a time). */
+const EpochMs = z.number().int().nonnegative().max(8.64e15);
+
 /** One event from a webhook body, verified and parsed, not yet routed to a unit. */
 export const ParsedEvent = z.discriminatedUnion('type', [
   /** Something for the conversation engine. */
@@ -16,27 +24,27 @@ export const ParsedEvent = z.discriminatedUnion('type', [
     platform: PlatformName,
     kind: InboundEventKind,
     /** Page id / OA id (string, always). */
-    accountId: z.string().min(1),
+    accountId: PlatformKey,
     /** PSID / Zalo user id (string, always). */
-    userId: z.string().min(1),
+    userId: PlatformKey,
     /** Unique per platform event: the atomic dedupe claim is made on it. */
-    dedupeKey: z.string().min(1),
-    messageId: z.string().min(1),
+    dedupeKey: PlatformKey,
+    messageId: PlatformKey,
     text: z.string().optional(),
     payload: z.string().optional(),
     ref: z.string().optional(),
     /** The citizen sent an attachment (image, sticker, location, file…): answered politely. */
     attachment: z.string().optional(),
-    timestamp: z.number().int().nonnegative(),
+    timestamp: EpochMs,
   }),
   /** A message a human officer sent from the Page inbox / OA chat tool: pauses the bot. */
   z.object({
     type: z.literal('staff_reply'),
     platform: PlatformName,
-    accountId: z.string().min(1),
-    userId: z.string().min(1),
-    dedupeKey: z.string().min(1),
-    timestamp: z.number().int().nonnegative(),
+    accountId: PlatformKey,
+    userId: PlatformKey,
+    dedupeKey: PlatformKey,
+    timestamp: EpochMs,
   }),
   /** Known and deliberately not acted on (our own echoes, delivery/read receipts, seen…). */
   z.object({
