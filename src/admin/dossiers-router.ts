@@ -333,7 +333,8 @@ ${importForm(unitId, auth)}
     );
   });
 
-  router.post('/admin/units/:unitId/dossiers/import', importBody, officer, async (req, res) => {
+  // Signed in with the right role before the upload (up to 5 MB) is read; CSRF is checked after.
+  router.post('/admin/units/:unitId/dossiers/import', deps.auth.requireSignedIn(DOSSIERS_ACTION), importBody, officer, async (req, res) => {
     const auth = authOf(res);
     const unitId = routeParam(req.params.unitId);
     if (unitId === null) return notFound(res);

@@ -384,4 +384,19 @@ describe('dossier pages', () => {
     expect(total?.[2]).toBe(4);
     expect((await get('/admin/units/xa-a/dossiers/report.xlsx?period=2024-Q1', cookies.officerA)).status).toBe(403);
   });
+
+  it('reads no upload before the sender is known: anonymous and other units are refused before the 5 MB limit is even reached', async () => {
+    const big = 'a'.repeat(6 * 1024 * 1024);
+    const upload = (cookie?: string) =>
+      fetch(base + '/admin/units/xa-a/dossiers/import', {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'multipart/form-data; boundary=XYZ', accept: 'text/html', ...(cookie ? { cookie } : {}) },
+        body: big,
+      });
+    // Had the body been read first, both would answer 413 (too large).
+    expect((await upload()).status).toBe(302);
+    expect((await upload(cookies.officerB)).status).toBe(403);
+    expect((await upload(cookies.officerA)).status).toBe(413);
+  });
 });

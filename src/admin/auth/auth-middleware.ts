@@ -75,6 +75,12 @@ export interface Auth {
   /** GET/POST /admin/login, POST /admin/logout, GET/POST /admin/password. */
   router: Router;
   requireUser(requirement?: Requirement): RequestHandler;
+  /**
+   * requireUser without the CSRF check (the token is inside the body): placed before a large
+   * body parser so that only a signed-in user with the right role makes the server read a
+   * big upload; requireUser after the parser still checks the token.
+   */
+  requireSignedIn(requirement?: Requirement): RequestHandler;
   /** urlencoded body parser (16 kB) for admin forms. */
   formParser: RequestHandler;
 }
@@ -222,7 +228,7 @@ export function createAuth(deps: AuthDeps): Auth {
     return typeof p === 'string' && p !== '' ? p : null;
   }
 
-  function requireUser(requirement?: Requirement): RequestHandler {
+  function requireUser(requirement?: Requirement, checkCsrf = true): RequestHandler {
     return async (req: Request, res: Response, next: NextFunction) => {
       try {
         const api = req.originalUrl.startsWith('/api/');
@@ -233,7 +239,7 @@ export function createAuth(deps: AuthDeps): Auth {
           else res.redirect(302, '/admin/login');
           return;
         }
-        if (ctx.via === 'session' && isStateChanging(req)) {
+        if (checkCsrf && ctx.via === 'session' && isStateChanging(req)) {
           if (req.body === undefined) await parseForm(req, res);
           if (!csrfOk(req, ctx)) {
             sendError(res, 'CSRF_INVALID', req);
@@ -400,5 +406,5 @@ export function createAuth(deps: AuthDeps): Auth {
     }
   });
 
-  return { router, requireUser, formParser };
+  return { router, requireUser: (requirement) => requireUser(requirement), requireSignedIn: (requirement) => requireUser(requirement, false), formParser };
 }
