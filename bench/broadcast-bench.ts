@@ -6,11 +6,12 @@
 // 3. dispatch with a limit of N/s per account: achieved rate and the busiest second;
 // 4. p95 latency of citizens' replies while a 10,000-recipient broadcast runs, against idle.
 // Settings: BENCH_RECIPIENTS (100000), BENCH_CONCURRENCY (64, dispatch), BENCH_RATE_FB (200),
-// BENCH_RATE_ZALO (50), BENCH_RATE_BURST (N/10), BENCH_ONLY (a comma list of
+// BENCH_RATE_ZALO (50), BENCH_RATE_GUARD_MS (the limiter's default guard), BENCH_ONLY (a comma list of
 // fanout,dispatch,rate,replies; default all), BENCH_CHAT_AFTER_FANOUT (measure the replies after
 // the broadcast's fan-out rather than from its first sends).
 // Prints a table; asserts nothing.
 import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
@@ -22,7 +23,7 @@ import { BroadcastQueue, createBroadcastJobs, startBroadcastWorkers, type Broadc
 import { createBroadcastRuntime } from '../src/broadcast/runtime.js';
 import { SubscriptionRepository } from '../src/store/subscription-repository.js';
 import { AnnouncementInput } from '../src/broadcast/types.js';
-import type { RateSpec } from '../src/store/token-bucket.js';
+import { limiterShape, type RateSpec } from '../src/store/rate-limiter.js';
 import { freshDatabase } from '../tests/broadcast/harness.js';
 
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 100_000);
@@ -36,8 +37,12 @@ const PAGE_TOKEN = 'EAAG-bench-broadcast-token';
 const APP_ID = '360846524940900088';
 const APP_SECRET = 'zalo-app-secret-bench';
 const OA_ID = '388613280900000088';
+const MODES = (process.env.BENCH_REPLY_MODES ?? 'one,split').split(',') as Array<'one' | 'split'>;
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 3);
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 5);
+const BUSY_S = Number(process.env.BENCH_BUSY_S ?? 10);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'fanout,dispatch,rate,replies').split(','));
-const OFF: Record<'messenger' | 'zalo', RateSpec> = { messenger: { perSecond: 1e6, burst: 1e6 }, zalo: { perSecond: 1e6, burst: 1e6 } };
+const OFF: Record<'messenger' | 'zalo', RateSpec> = { messenger: { perSecond: 1e6 }, zalo: { perSecond: 1e6 } };
 
 // --- the fakes' process ------------------------------------------------------------------------
 let fakes: ChildProcess;
@@ -71,6 +76,8 @@ function sampler(): { stop(): { rssMb: number; heapMb: number } } {
   };
 }
 
+/** Wall-clock time to a fraction of a millisecond (the fakes' process stamps arrivals the same way). */
+const clock = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const pct = (xs: number[], p: number): number => {
@@ -166,27 +173,79 @@ async function main(): Promise<void> {
     while ((await statusOf(id)) !== 'done') await sleep(200);
   };
 
-  let running: { workers: BroadcastWorkers; worker: Worker } | undefined;
-  const startWorkers = async (rates: Record<'messenger' | 'zalo', RateSpec>, concurrency: number): Promise<void> => {
+  // When each broadcast send was handed to the platform client (right after the limiter counted
+  // it): set while the rate is measured, to see how far apart counting and arrival are.
+  let callTimes: Map<string, number> | undefined;
+  const recipientOf = (body: unknown): string | undefined => {
+    const r = (body as { recipient?: { id?: string; user_id?: string } }).recipient;
+    return r?.id ?? r?.user_id;
+  };
+  const broadcastAccess = {
+    ...platforms.broadcast,
+    gateway: {
+      ...platforms.broadcast.gateway,
+      send: (accountId: number, platform: 'messenger' | 'zalo', body: unknown) => {
+        const id = callTimes ? recipientOf(body) : undefined;
+        if (id) callTimes?.set(id, clock());
+        return platforms.broadcast.gateway.send(accountId, platform, body);
+      },
+    },
+  };
+  /** Outcomes of the runs of broadcast jobs in this process ('done:sent', 'delay:rate', …). */
+  const stepCounts = new Map<string, number>();
+  let running: { workers?: BroadcastWorkers; worker: Worker; child?: ChildProcess } | undefined;
+  /**
+   * 'one': the broadcast work (fan-out, tick, bulk sends) and the replies in this process, as
+   * `motcua serve` runs them by default; 'split': the replies here, the broadcast work in a
+   * process of its own (bench/broadcast-worker.ts: `motcua worker` with WORKER_TASKS=broadcasts).
+   */
+  const startWorkers = async (rates: Record<'messenger' | 'zalo', RateSpec>, concurrency: number, mode: 'one' | 'split' = 'one'): Promise<void> => {
+    if (mode === 'split') {
+      const worker = createOutboundWorker({ redis, prefix: bull, handlers: platforms.outboundHandlers, concurrency, rates, queues: 'replies' });
+      // The worker role with WORKER_TASKS=broadcasts, at the rates given here.
+      const child = fork(new URL('./broadcast-worker.ts', import.meta.url), [JSON.stringify({ ...env, MESSENGER_SEND_RATE: String(rates.messenger.perSecond), ZALO_SEND_RATE: String(rates.zalo.perSecond) })], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('exit', (code) => reject(new Error(`broadcast worker exited (${code})`)));
+      });
+      running = { worker, child };
+      return;
+    }
     const workers = await startBroadcastWorkers({
       redis,
       prefix: bull,
       outbound,
       store: services.broadcasts,
       audiencePage: (q) => subscriptions.audiencePage(q),
-      platform: platforms.broadcast,
+      platform: broadcastAccess,
       rates,
       settings: { leaseMs: 60_000, tickMs: 5_000, lockDurationMs: 30_000, throttleBaseMs: 2000, zaloMonthlyCap: 4 },
       now,
       log: () => undefined,
     });
-    const worker = createOutboundWorker({ redis, prefix: bull, handlers: { ...platforms.outboundHandlers, broadcast: workers.step }, concurrency, rates });
+    const step: typeof workers.step = async (job) => {
+      const r = await workers.step(job);
+      const why = r.kind === 'delay' ? `delay:${r.why}` : `done:${r.result}`;
+      stepCounts.set(why, (stepCounts.get(why) ?? 0) + 1);
+      return r;
+    };
+    const worker = createOutboundWorker({ redis, prefix: bull, handlers: { ...platforms.outboundHandlers, broadcast: step }, concurrency, rates });
     running = { workers, worker };
   };
   const stopWorkers = async (): Promise<void> => {
     if (!running) return;
+    const { child } = running;
+    if (child) {
+      child.removeAllListeners('exit');
+      const stopped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.send({ stop: true });
+      await stopped;
+    }
     await running.worker.close();
-    await running.workers.close();
+    await running.workers?.close();
     running = undefined;
   };
 
@@ -197,10 +256,7 @@ async function main(): Promise<void> {
   };
 
   const broadcastQueue = new BroadcastQueue(redis, bull);
-  let busy: number[] = [];
-  let idle: number[] = [];
-  let busyOff: number[] = [];
-  let idleOff: number[] = [];
+  const ratios: string[] = [];
   if (ONLY.has('fanout') || ONLY.has('dispatch')) {
     // --- 1. fan-out -------------------------------------------------------------------------------
     process.stdout.write(`seeding ${fmt(RECIPIENTS)} subscribers…\n`);
@@ -274,19 +330,41 @@ async function main(): Promise<void> {
     const gRate = await group('Đo tốc độ');
     await subscribers(gRate, 'messenger', '72', RATE_FB * 12);
     await subscribers(gRate, 'zalo', '82', RATE_ZALO * 12);
-    // The account's schedule paces broadcasts at N/s; the shared bucket's burst (a tenth of a
-    // second by default, BENCH_RATE_BURST to change) lets a send that came back a little late catch
-    // up; with a burst of 1 no second exceeds N but late sends lose their turn.
-    const burstOf = (n: number): number => Number(process.env.BENCH_RATE_BURST ?? Math.max(1, Math.round(n / 10)));
-    const limited = { messenger: { perSecond: RATE_FB, burst: burstOf(RATE_FB) }, zalo: { perSecond: RATE_ZALO, burst: burstOf(RATE_ZALO) } };
+    // The account's schedule spaces broadcasts evenly; its sliding-window limiter admits at most
+    // N sends in any 1 s (+ guard) window. The busiest second is counted at the fake platform, on
+    // arrival, over windows starting at every send (any offset).
+    const guard = process.env.BENCH_RATE_GUARD_MS === undefined ? undefined : Number(process.env.BENCH_RATE_GUARD_MS);
+    const spec = (n: number): RateSpec => (guard === undefined ? { perSecond: n } : { perSecond: n, guardMs: guard });
+    const limited = { messenger: spec(RATE_FB), zalo: spec(RATE_ZALO) };
     const rateAnn = await announce(gRate, ['messenger', 'zalo']);
+    callTimes = new Map();
+    // How much work a send costs: delivery reads (one per run of its job) and this process's CPU.
+    let reads = 0;
+    const sendContexts = services.broadcasts.sendContexts.bind(services.broadcasts);
+    services.broadcasts.sendContexts = (items) => ((reads += items.length), sendContexts(items));
+    const cpu0 = process.cpuUsage();
+    stepCounts.clear();
     await startWorkers(limited, 16);
     await broadcastQueue.scheduleFanout(rateAnn);
     await waitDone(rateAnn);
     await stopWorkers();
+    const cpu = process.cpuUsage(cpu0);
+    services.broadcasts.sendContexts = sendContexts;
+    const sends = (RATE_FB + RATE_ZALO) * 12;
+    process.stdout.write(`    per send: ${fmt(reads / sends, 2)} runs of its job (${[...stepCounts].map(([k, v]) => `${k} ${v}`).join(', ')}), ${fmt((cpu.user + cpu.system) / sends, 0)} µs of CPU in this process\n`);
+    const calls = callTimes;
+    callTimes = undefined;
+    const spread: number[] = [];
+    for (const [platform, pfx] of [['messenger', '72'], ['zalo', '82']] as const) {
+      for (const [id, at] of (await ask<{ arrivals: Array<[string, number]> }>({ cmd: 'arrivals', platform, prefix: pfx })).arrivals) {
+        const called = calls.get(id);
+        if (called !== undefined) spread.push(at - called);
+      }
+    }
+    process.stdout.write(`    counted → arrival at the fake: p50 ${fmt(pct(spread, 50), 1)} ms, p99 ${fmt(pct(spread, 99), 1)} ms, max ${fmt(Math.max(...spread), 1)} ms (the limiter's guard covers its spread)\n`);
     for (const [platform, pfx, n] of [['messenger', '72', RATE_FB], ['zalo', '82', RATE_ZALO]] as const) {
       const r = rateOf((await ask<{ times: number[] }>({ cmd: 'times', platform, prefix: pfx })).times);
-      note(`dispatch, ${platform}, limit ${n}/s (bucket burst ${burstOf(n)})`, `${fmt(r.n)} sent`, `${fmt(r.rate, 1)} /s achieved (${fmt(((r.rate - n) / n) * 100, 1)}%)`, `busiest second: ${r.busiest}`, '');
+      note(`dispatch, ${platform}, limit N = ${n}/s (sliding window, guard ${limiterShape(limited[platform]).windowMs - 1000} ms)`, `${fmt(r.n)} sent`, `${fmt(r.rate, 1)} /s achieved (${fmt(((r.rate - n) / n) * 100, 1)}%)`, `busiest second: ${r.busiest} (N = ${n})${r.busiest > n ? ' ABOVE N' : ''}`, '');
     }
   }
 
@@ -296,57 +374,149 @@ async function main(): Promise<void> {
     await subscribers(gChat, 'messenger', '73', 10_000);
     await ask({ cmd: 'users', platform: 'messenger', prefix: '79', count: 1000, at: Date.now() });
     let replySeq = 0;
-    const chat = async (label: string, seconds: number, perSecond: number): Promise<number[]> => {
+    const trace = new Map<string, { started?: number; sendAt?: number }>();
+    const markerOf = (body: unknown): string | undefined => /R[a-z]+ \d+ [\d.]+/.exec(JSON.stringify(body))?.[0];
+    const base = platforms.outboundHandlers;
+    platforms.outboundHandlers = {
+      ...base,
+      accountBlocked: async (job) => {
+        if (job.kind === 'reply') {
+          const m = markerOf(job.bodies[0]);
+          if (m) trace.set(m, { ...trace.get(m), started: clock() });
+        }
+        return base.accountBlocked(job);
+      },
+      send: async (job, body) => {
+        if (job.kind === 'reply') {
+          const m = markerOf(body);
+          if (m) trace.set(m, { ...trace.get(m), sendAt: clock() });
+        }
+        return base.send(job, body);
+      },
+    };
+    /** Where a reply's time went: queued → its job starts, → handed to the client, → at the fake. */
+    interface Sample {
+      /** When each reply was queued (parallel to `total`). */
+      queuedAt: number[];
+      total: number[];
+      queue: number[];
+      job: number[];
+      http: number[];
+      loopP99: number[];
+    }
+    const empty = (): Sample => ({ queuedAt: [], total: [], queue: [], job: [], http: [], loopP99: [] });
+    const merge = (into: Sample, s: Sample): void => {
+      for (const k of ['queuedAt', 'total', 'queue', 'job', 'http', 'loopP99'] as const) into[k].push(...s[k]);
+    };
+    /** Latencies of the replies queued before / after the given times (one per sample run). */
+    const during: number[] = [];
+    const after: number[] = [];
+    const chat = async (label: string, seconds: number, perSecond: number): Promise<Sample> => {
       const marker = `R${label}`;
+      const eld = monitorEventLoopDelay({ resolution: 1 });
+      eld.enable();
       const sent: Array<Promise<void>> = [];
       for (let i = 0; i < seconds * perSecond; i++) {
         const n = replySeq++;
         const psid = `79${String((n % 1000) + 1).padStart(7, '0')}`;
-        sent.push(platforms.queueReplies(outbound, { platform: 'messenger', accountId: fbAccount.id, userId: psid, replies: [{ text: `${marker} ${n} ${Date.now()}`, buttons: [], quickReplies: [], links: [] }], turnId: `${marker}-${n}` }));
+        sent.push(platforms.queueReplies(outbound, { platform: 'messenger', accountId: fbAccount.id, userId: psid, replies: [{ text: `${marker} ${n} ${clock().toFixed(2)}`, buttons: [], quickReplies: [], links: [] }], turnId: `${marker}-${n}` }));
         await sleep(1000 / perSecond);
       }
       await Promise.all(sent);
-      await sleep(2000);
+      eld.disable();
+      await sleep(1500);
       const got = (await ask<{ replies: Array<{ text: string; at: number }> }>({ cmd: 'replies', marker })).replies;
-      return got.flatMap((r) => {
-        const m = new RegExp(`${marker} (\\d+) (\\d+)`).exec(r.text);
-        return m ? [r.at - Number(m[2])] : [];
-      });
+      const out: Sample = { ...empty(), loopP99: [eld.percentile(99) / 1e6] };
+      for (const r of got) {
+        const m = new RegExp(`${marker} (\\d+) ([\\d.]+)`).exec(r.text);
+        if (!m) continue;
+        const queued = Number(m[2]);
+        out.queuedAt.push(queued);
+        out.total.push(r.at - queued);
+        const t = trace.get(m[0]);
+        if (!t?.started || !t.sendAt) continue;
+        out.queue.push(t.started - queued);
+        out.job.push(t.sendAt - t.started);
+        out.http.push(r.at - t.sendAt);
+      }
+      return out;
     };
-    const latencyRow = (name: string, l: number[]): void => note(name, `${l.length} replies`, `p50 ${fmt(pct(l, 50), 1)} ms`, `p95 ${fmt(pct(l, 95), 1)} ms`, `max ${fmt(Math.max(...l), 1)} ms`);
+    const latencyRow = (name: string, s: Sample): void =>
+      note(
+        name,
+        `${s.total.length} replies`,
+        `p50 ${fmt(pct(s.total, 50), 1)} ms`,
+        `p95 ${fmt(pct(s.total, 95), 1)} ms`,
+        `max ${fmt(Math.max(...s.total), 1)} ms; p95 queued→job ${fmt(pct(s.queue, 95), 1)}, job→client ${fmt(pct(s.job, 95), 1)}, client→platform ${fmt(pct(s.http, 95), 1)} ms; event-loop p99 ≤ ${fmt(Math.max(...s.loopP99), 0)} ms`,
+      );
 
+    // Each arrangement in turn: a warm-up, then CYCLES times: IDLE_S s of chat with nothing else
+    // running, then BUSY_S s of chat from the first sends of a new 10,000-recipient broadcast (its
+    // fan-out included), cancelled afterwards. Idle and busy samples are pooled over the cycles,
+    // so that a change of the machine's load from other programs weighs on both alike.
     const defaults = sendRates(loadConfig({}));
-    await startWorkers(defaults, 16);
-    idle = await chat('idle', 10, 20);
-    latencyRow('replies, idle (default limits, concurrency 16)', idle);
-    const chatAnn = await announce(gChat, ['messenger']);
-    const start1 = (await ask<{ messenger: number }>({ cmd: 'count' })).messenger;
-    await broadcastQueue.scheduleFanout(chatAnn);
-    while ((await ask<{ messenger: number }>({ cmd: 'count' })).messenger < start1 + 50) await sleep(50);
-    if (process.env.BENCH_CHAT_AFTER_FANOUT) await sleep(3000);
-    busy = await chat('busy', 10, 20);
-    latencyRow('replies during a 10,000 broadcast (default limits)', busy);
-    await services.broadcasts.cancel(chatAnn, unitId, now());
-    await stopWorkers();
-    await outbound.queue.drain(true);
+    const count = async (): Promise<number> => (await ask<{ messenger: number }>({ cmd: 'count' })).messenger;
+    for (const mode of MODES) {
+      const where = mode === 'one' ? 'broadcast in the same process' : 'broadcast in its own process';
+      await startWorkers(defaults, 16, mode);
+      await chat(`warm${mode}`, 2, 20);
+      const idle = empty();
+      const busy = empty();
+      for (let c = 0; c < CYCLES; c++) {
+        const letter = String.fromCharCode(97 + c);
+        merge(idle, await chat(`idle${mode}${letter}`, IDLE_S, 20));
+        const ann = await announce(gChat, ['messenger']);
+        const start = await count();
+        await broadcastQueue.scheduleFanout(ann);
+        while ((await count()) < start + 50) await sleep(20);
+        if (process.env.BENCH_CHAT_AFTER_FANOUT) {
+          while ((await services.broadcasts.get(ann))?.status === 'fanning_out') await sleep(50);
+        }
+        // When the fan-out ends (its status leaves fanning_out), watched while the citizens chat.
+        let fanoutEnd = Infinity;
+        const watching = (async () => {
+          while ((await services.broadcasts.get(ann))?.status === 'fanning_out') await sleep(25);
+          fanoutEnd = clock();
+        })();
+        const sample = await chat(`busy${mode}${letter}`, BUSY_S, 20);
+        await watching;
+        sample.total.forEach((l, k) => ((sample.queuedAt[k] ?? 0) < fanoutEnd ? during : after).push(l));
+        merge(busy, sample);
+        await services.broadcasts.cancel(ann, unitId, now());
+        await sleep(500);
+        await outbound.queue.drain(true);
+      }
+      await stopWorkers();
+      await outbound.queue.drain(true);
+      latencyRow(`replies, idle (default limits; ${mode === 'one' ? 'one process' : 'replies apart'}; ${CYCLES} × ${IDLE_S} s)`, idle);
+      latencyRow(`replies during a 10,000 broadcast (default limits; ${where}; ${CYCLES} × ${BUSY_S} s from its first sends)`, busy);
+      ratios.push(
+        `${where}: p95 ${fmt(pct(busy.total, 95) / pct(idle.total, 95), 2)}× idle (${fmt(pct(busy.total, 95), 1)} / ${fmt(pct(idle.total, 95), 1)} ms); ` +
+          `while it fans out ${during.length ? `${fmt(pct(during, 95), 1)} ms` : '—'} (${during.length} replies), after ${after.length ? `${fmt(pct(after, 95), 1)} ms` : '—'} (${after.length})`,
+      );
+      during.length = 0;
+      after.length = 0;
+    }
 
-    await startWorkers(OFF, 16);
-    idleOff = await chat('idleoff', 10, 20);
-    latencyRow('replies, idle (limits off, concurrency 16)', idleOff);
-    const chatAnn2 = await announce(gChat, ['messenger']);
-    const before = (await ask<{ messenger: number }>({ cmd: 'count' })).messenger;
-    await broadcastQueue.scheduleFanout(chatAnn2);
-    while ((await ask<{ messenger: number }>({ cmd: 'count' })).messenger < before + 200) await sleep(20);
-    busyOff = await chat('busyoff', 5, 20);
-    latencyRow('replies during a 10,000 broadcast (limits off)', busyOff);
-    await stopWorkers();
+    if (process.env.BENCH_LIMITS_OFF_CHAT) {
+      // Stress: the broadcast sent as fast as the machine allows, in the same process.
+      await startWorkers(OFF, 16);
+      const idleOff = await chat('idleoff', 10, 20);
+      latencyRow('replies, idle (limits off, concurrency 16)', idleOff);
+      const chatAnn2 = await announce(gChat, ['messenger']);
+      const before = await count();
+      await broadcastQueue.scheduleFanout(chatAnn2);
+      while ((await count()) < before + 200) await sleep(20);
+      const busyOff = await chat('busyoff', 5, 20);
+      latencyRow('replies during a 10,000 broadcast (limits off, same process)', busyOff);
+      ratios.push(`limits off, same process: p95 ${fmt(pct(busyOff.total, 95) / pct(idleOff.total, 95), 2)}× idle`);
+      await stopWorkers();
+    }
   }
 
   process.stdout.write(`\n| measure | volume | time / rate | rate / latency | memory / notes |\n|---|---|---|---|---|\n`);
   for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
-  if (idle.length) {
-    process.stdout.write(`\nreply p95 during/idle: default limits ${fmt(pct(busy, 95) / pct(idle, 95), 2)}×, limits off ${fmt(pct(busyOff, 95) / pct(idleOff, 95), 2)}×\n`);
-  }
+  if (ratios.length) process.stdout.write(`\nreply p95 during a broadcast / idle, same run:\n${ratios.map((r) => `  ${r}`).join('\n')}\n`);
 
   await broadcastQueue.close();
   await outbound.queue.obliterate({ force: true });

@@ -8,6 +8,7 @@ type Command =
   | { id: number; cmd: 'users'; platform: 'messenger' | 'zalo'; prefix: string; count: number; at: number }
   | { id: number; cmd: 'count' }
   | { id: number; cmd: 'times'; platform: 'messenger' | 'zalo'; prefix: string }
+  | { id: number; cmd: 'arrivals'; platform: 'messenger' | 'zalo'; prefix: string }
   | { id: number; cmd: 'replies'; marker: string };
 
 const HOUR = 3_600_000;
@@ -15,7 +16,8 @@ const HOUR = 3_600_000;
 async function main(): Promise<void> {
   const [appId, appSecret, oaId, pageId, pageToken, zaloNow] = process.argv.slice(2);
   if (!appId || !appSecret || !oaId || !pageId || !pageToken) throw new Error('usage: broadcast-fakes <appId> <appSecret> <oaId> <pageId> <pageToken> [zaloNow]');
-  const graph = await startFakeGraphServer({ tokens: { [pageToken]: pageId } });
+  // Arrival times to a fraction of a millisecond (the replies' latencies are a few ms).
+  const graph = await startFakeGraphServer({ tokens: { [pageToken]: pageId }, now: () => performance.timeOrigin + performance.now() });
   const zalo = await startZaloFake({ appId, appSecret, ...(zaloNow ? { now: Number(zaloNow) } : {}) });
   graph.setRecordRequests(false);
   zalo.setRecordRequests(false);
@@ -43,6 +45,15 @@ async function main(): Promise<void> {
             ? graph.sent().filter((s) => s.recipientId.startsWith(raw.prefix)).map((s) => s.at)
             : zalo.sent.filter((s) => s.userId.startsWith(raw.prefix)).map((s) => s.at);
         send({ id: raw.id, times });
+        return;
+      }
+      case 'arrivals': {
+        // Recipient → arrival time (the last one), for the delay between counting and arrival.
+        const out: Array<[string, number]> =
+          raw.platform === 'messenger'
+            ? graph.sent().filter((s) => s.recipientId.startsWith(raw.prefix)).map((s) => [s.recipientId, s.at])
+            : zalo.sent.filter((s) => s.userId.startsWith(raw.prefix)).map((s) => [s.userId, s.at]);
+        send({ id: raw.id, arrivals: out });
         return;
       }
       case 'replies': {

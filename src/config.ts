@@ -61,11 +61,20 @@ export const ConfigSchema = z.object({
   QUERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   MAX_QUESTION_LENGTH: z.coerce.number().int().min(50).max(5000).default(500),
   // Sending (outbound queue and broadcasts). Rates are per Page / OA, shared by replies and
-  // broadcasts, kept below the platforms' limits (PLATFORMS.md §5 and §9).
+  // broadcasts, kept below the platforms' limits (PLATFORMS.md §5 and §9): no second (sliding,
+  // at any offset) above the rate (src/store/rate-limiter.ts).
   MESSENGER_SEND_RATE: z.coerce.number().positive().max(1_000_000).default(100),
-  MESSENGER_SEND_BURST: z.coerce.number().int().min(1).max(1_000_000).default(50),
   ZALO_SEND_RATE: z.coerce.number().positive().max(1_000_000).default(10),
-  ZALO_SEND_BURST: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  /**
+   * What the workers of this process do: `chat` (citizens' messages and replies), `broadcasts`
+   * (fan-out, tick and sends of announcements). Run a process with `broadcasts` apart so that
+   * replies never share a process with bulk work (docs/benchmarks.md).
+   */
+  WORKER_TASKS: z
+    .string()
+    .default('chat,broadcasts')
+    .transform((v) => [...new Set(v.split(',').map((t) => t.trim()).filter(Boolean))])
+    .pipe(z.array(z.enum(['chat', 'broadcasts'], { message: 'chỉ gồm chat và/hoặc broadcasts, cách nhau bởi dấu phẩy' })).min(1, 'cần ít nhất một việc: chat, broadcasts')),
   /** Sends in progress at once per worker process. */
   OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   /** A job of a worker that died comes back after this long (BullMQ lock and stalled check). */
@@ -83,6 +92,8 @@ export const ConfigSchema = z.object({
   DOSSIER_NOTIFY_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   /** The survey the evaluation offer's button starts. */
   DOSSIER_EVALUATION_SURVEY: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'mã khảo sát chỉ gồm chữ thường, số và -').default('dossier-evaluation'),
+  /** A notice held for the next message / visit (Messenger outside 24 h, website) is dropped after this many days. */
+  DOSSIER_HELD_DAYS: z.coerce.number().int().min(0).max(90).default(7),
   // Surveys in chat (issue #6).
   /** Offer the periodic survey (as a line of text) after a procedure answer. */
   SURVEY_OFFER_AFTER_ANSWER: z.enum(['off', 'on']).default('off'),
@@ -90,8 +101,6 @@ export const ConfigSchema = z.object({
   SURVEY_OFFER_INTERVAL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** The periodic survey "khảo sát" starts; empty = none. */
   SURVEY_PERIODIC_ID: z.union([z.literal(''), z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'mã khảo sát chỉ gồm chữ thường, số và -')]).default('sipas'),
-  /** A notice held for the next message / visit (Messenger outside 24 h, website) is dropped after this many days. */
-  DOSSIER_HELD_DAYS: z.coerce.number().int().min(0).max(90).default(7),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

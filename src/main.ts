@@ -12,6 +12,7 @@ import { createMaintenanceQueue, createMaintenanceWorker, scheduleMaintenance } 
 import { InboundQueue, createInboundWorker } from './jobs/inbound-queue.js';
 import { OutboundQueue, createOutboundWorker, sendRates } from './jobs/outbound-queue.js';
 import { BroadcastQueue, startBroadcastWorkers } from './jobs/broadcast-queue.js';
+import { createDossierNotices, startDossierNotifyWorker, type DossierNotices } from './jobs/dossier-notify-queue.js';
 import { createGroupsRouter } from './admin/groups-router.js';
 import { createGroupsApiRouter } from './api/groups-api.js';
 import { createAnnouncementsRouter, type AnnouncementsDeps } from './admin/announcements-router.js';
@@ -37,6 +38,8 @@ import { createUsersRouter } from './admin/users-router.js';
 import { createCatalogueRouter } from './admin/catalogue-router.js';
 import { signConnectToken } from './channels/connect/connect-link.js';
 import { createApiV1Router } from './api/api-v1-router.js';
+import { createSurveysRouter, periodicSurveys } from './admin/surveys-router.js';
+import { createSurveysApiRouter } from './api/surveys-api.js';
 import express from 'express';
 
 export interface Running {
@@ -46,12 +49,15 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-async function startWorkers(services: Services, platforms: Platforms, outbound: OutboundQueue): Promise<() => Promise<void>> {
+async function startWorkers(services: Services, platforms: Platforms, outbound: OutboundQueue, notices: DossierNotices): Promise<() => Promise<void>> {
   const { config, logger, redis } = services;
   const prefix = `${config.REDIS_KEY_PREFIX}:bull`;
+  // WORKER_TASKS: citizens' messages and replies ('chat') and broadcasts may run in separate
+  // processes, so that replies never share a process (CPU, event loop, database pool) with bulk work.
+  const chat = config.WORKER_TASKS.includes('chat');
   // Broadcasts (issue #5): fan-out and tick worker; its step runs delivery jobs in the outbound worker.
   const subscriptions = services.subscriptions;
-  const broadcasts = await startBroadcastWorkers({
+  const broadcasts = !config.WORKER_TASKS.includes('broadcasts') ? undefined : await startBroadcastWorkers({
     redis: redis.client,
     prefix,
     outbound,
@@ -75,25 +81,45 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
     markUnreachable: (accountId, userId, reason) => services.contacts.markUnreachable(accountId, userId, reason),
     deliverHeld: async (accountId, platform, userId, at) => {
       const c = await services.contacts.find(accountId, userId);
-      return c ? broadcasts.runtime.deliverHeld(c.id, accountId, platform, userId, at) : [];
+      if (!c) return [];
+      // Held announcements, then held dossier notices (issue #7), each delivered once.
+      const announcements = broadcasts
+        ? await broadcasts.runtime.deliverHeld(c.id, accountId, platform, userId, at)
+        : (await deliverHeld(services.broadcasts, c.id, accountId, platform, userId, at)).map((h) => h.reply);
+      return [...announcements, ...(await notices.notifier.deliverHeld(c.id, platform, at))];
     },
     queueReplies: (input) => platforms.queueReplies(outbound, input),
     handoffTimeoutSeconds: config.HANDOFF_TIMEOUT_SECONDS,
   });
-  const inboundWorker = createInboundWorker({
+  const inboundWorker = !chat ? undefined : createInboundWorker({
     redis: redis.client,
     prefix,
     handle: handleInbound,
     onEventError: (err, job) =>
       logger.error({ platform: job.event.platform, err: err instanceof Error ? err.message : 'unknown' }, 'inbound event failed'),
+    // While PostgreSQL is unreachable an event waits for it instead of counting as failing.
+    available: () => services.db.ping().then(() => true, () => false),
+    lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+    onRecovered: (count) => logger.warn({ count }, 'inbound: drains scheduled for citizens left waiting'),
+    onError: (err) => logger.warn({ err: err.message }, 'inbound worker error'),
   });
   const outboundWorker = createOutboundWorker({
     redis: redis.client,
     prefix,
-    handlers: { ...platforms.outboundHandlers, broadcast: broadcasts.step },
+    // A dossier notice's job names the notice: the notifier renders, claims, sends and records it.
+    handlers: { ...platforms.outboundHandlers, send: notices.wrapSend(platforms.outboundHandlers.send), ...(broadcasts ? { broadcast: broadcasts.step } : {}) },
+    queues: !broadcasts ? 'replies' : chat ? 'all' : 'bulk',
     concurrency: config.OUTBOUND_CONCURRENCY,
     rates: sendRates(config),
     lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+  });
+  // Dossier notices (issue #7): reads result_ready / returned events, queues their sends.
+  const noticeWorker = await startDossierNotifyWorker({
+    redis: redis.client,
+    prefix,
+    notifier: notices.notifier,
+    tickMs: config.DOSSIER_NOTIFY_TICK_SECONDS * 1000,
+    onError: (err) => logger.error({ err: err instanceof Error ? err.message : 'unknown' }, 'dossier notices tick failed'),
   });
   const queue = createMaintenanceQueue(redis.client, prefix);
   await scheduleMaintenance(queue, config.QUERY_RETENTION_DAYS);
@@ -106,9 +132,10 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
   });
   logger.info('workers started');
   return async () => {
-    await inboundWorker.close();
+    await inboundWorker?.close();
     await outboundWorker.close();
-    await broadcasts.close();
+    await broadcasts?.close();
+    await noticeWorker.close();
     await worker.close();
     await queue.close();
   };
@@ -130,6 +157,15 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
   const inbound = new InboundQueue({ redis: services.redis.client, prefix });
   // Producer side of broadcasts: broadcastQueue.scheduleFanout(id, scheduledAt) after submit.
   const broadcastQueue = new BroadcastQueue(services.redis.client, prefix);
+  // Dossier notices: sent by the workers; held ones are handed over by both roles (widget: serve).
+  const notices = createDossierNotices({
+    services,
+    platforms,
+    outbound,
+    config,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    log: (level, event, fields) => log[level](fields, event),
+  });
   const stops: Array<() => Promise<void>> = [
     async () => {
       await inbound.close();
@@ -140,7 +176,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
   let server: http.Server | undefined;
   let url: string | undefined;
   try {
-    if (role === 'worker' || config.RUN_WORKERS) stops.unshift(await startWorkers(services, platforms, outbound));
+    if (role === 'worker' || config.RUN_WORKERS) stops.unshift(await startWorkers(services, platforms, outbound, notices));
     if (role === 'serve') {
       const first = await ensureFirstAdmin(services.staff, log);
       if (first) {
@@ -167,6 +203,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
         audit: services.audit,
         onSubmitted: (a) => broadcastQueue.scheduleFanout(a.id, a.status === 'scheduled' ? a.scheduledAt : null),
         pseudonymKey: `announcement-report:${config.SECRET_KEY ?? devSecret}`,
+        surveyInvitations: (unitId) => periodicSurveys(services.surveyRegistry, unitId),
       };
       const publicBaseUrl = (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
       const app = createApp({
@@ -186,7 +223,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
               res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:");
               next();
             },
-            createQueueDashboard([inbound.queue, outbound.queue, broadcastQueue.queue]),
+            createQueueDashboard([inbound.queue, outbound.replies, outbound.queue, broadcastQueue.queue]),
           ),
           createDashboardRouter({ auth, queryLog: services.queryLog, handoffs: services.handoffs, accounts: services.accounts }),
           createHandoffsRouter({ auth, handoffs: services.handoffs, state: services.state, audit: services.audit }),
@@ -194,8 +231,26 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
           createGroupsApiRouter({ auth, subscriptions: services.subscriptions, audit: services.audit }),
           createAnnouncementsRouter(announcementDeps),
           createAnnouncementsApiRouter(announcementDeps),
-          createDossiersRouter({ auth, dossiers: services.dossiers, importer: services.dossierImporter, mappings: services.dossierMappings, audit: services.audit }),
-          createDossiersApiRouter({ auth, dossiers: services.dossiers, idempotency: services.idempotency }),
+          createDossiersRouter({
+            auth,
+            dossiers: services.dossiers,
+            importer: services.dossierImporter,
+            mappings: services.dossierMappings,
+            audit: services.audit,
+            chat: { accounts: services.accounts, publicBaseUrl, units: services.units },
+          }),
+          createDossiersApiRouter({ auth, dossiers: services.dossiers, idempotency: services.idempotency, audit: services.audit, units: services.units }),
+          createSurveysRouter({
+            auth,
+            db: services.db,
+            registry: services.surveyRegistry,
+            units: services.units,
+            accounts: services.accounts,
+            publicBaseUrl,
+            audit: services.audit,
+            procedureName: services.procedureName,
+          }),
+          createSurveysApiRouter({ auth, db: services.db, registry: services.surveyRegistry, units: services.units, audit: services.audit }),
           createUsersRouter({ auth, staff: services.staff, audit: services.audit, units: services.units }),
           createUnitsRouter({
             auth,
@@ -245,6 +300,8 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
               findAccount: cachedAccountLookup((platform, externalId) => services.accounts.find(platform, externalId)),
               // Platforms retry for up to a day and a half; keep the claim longer.
               submit: (key, job) => inbound.submit(`${config.REDIS_KEY_PREFIX}:seen:${key}`, 48 * 3600, job),
+              // An event older than its claim's TTL can only be a replay (issue #8): dropped.
+              maxEventAgeMs: 48 * 3600 * 1000,
             },
             logger: log,
           }),
@@ -278,7 +335,9 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
             heldFor: async (unitId, sessionId) => {
               const found = await services.subscriptions.findContact({ unitId, platform: 'web', accountExternalId: '', userId: sessionId });
               if (!found?.contactId) return [];
-              return (await deliverHeld(services.broadcasts, found.contactId, found.accountId, 'web', sessionId, new Date())).map((h) => h.reply);
+              const at = new Date();
+              const announcements = (await deliverHeld(services.broadcasts, found.contactId, found.accountId, 'web', sessionId, at)).map((h) => h.reply);
+              return [...announcements, ...(await notices.notifier.deliverHeld(found.contactId, 'web', at))];
             },
             // Long pastes are answered (the engine reads the first MAX_QUESTION_LENGTH characters
             // and says so) rather than refused; the body limit still bounds the request.

@@ -137,6 +137,34 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
   const zaloFor = (account: ChannelAccount) =>
     zaloTokens ? createZaloClient({ openapiUrl: config.ZALO_OPENAPI_URL, getAccessToken: () => cachedZaloToken(account.externalId), fetch: bulkFetch }) : undefined;
 
+  // Reply sends in flight in this process, per platform and per account. A platform (or one
+  // Page / OA) answering slowly would otherwise hold every reply slot of the worker for seconds
+  // per call, and every other account's replies would wait behind it: it may hold at most three
+  // quarters (one account half) of the slots; a send over that comes back shortly, its slot freed.
+  const slots = config.OUTBOUND_CONCURRENCY;
+  const platformCap = Math.max(1, Math.floor((slots * 3) / 4));
+  const accountCap = Math.max(1, Math.floor(slots / 2));
+  const inFlight = new Map<string, number>();
+  const held = (key: string, by: number): void => {
+    const n = (inFlight.get(key) ?? 0) + by;
+    if (n > 0) inFlight.set(key, n);
+    else inFlight.delete(key);
+  };
+  const throttledSend = async (job: OutboundJob, call: () => Promise<SendOutcome>): Promise<SendOutcome> => {
+    const accountKey = `${job.platform}:${job.accountId}`;
+    if ((inFlight.get(job.platform) ?? 0) >= platformCap || (inFlight.get(accountKey) ?? 0) >= accountCap) {
+      return { kind: 'retry', code: 'slots_busy', retryAfterMs: 500 };
+    }
+    held(job.platform, 1);
+    held(accountKey, 1);
+    try {
+      return await call();
+    } finally {
+      held(job.platform, -1);
+      held(accountKey, -1);
+    }
+  };
+
   const send = async (job: OutboundJob, body: unknown): Promise<SendOutcome> => {
     const account = await cachedAccount(job.accountId);
     if (!account) return { kind: 'drop', code: 'no_account', reason: 'unknown', markUnreachable: false };
@@ -152,13 +180,13 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
       const client = messengerFor(account);
       if (!client) return { kind: 'pause', code: 'no_token', reason: 'token_invalid' };
       // Bodies were rendered before queueing; they are our own objects, sent as they are.
-      const outcome = await client.send(body as MessengerSendBody);
+      const outcome = await throttledSend(job, () => client.send(body as MessengerSendBody));
       if (outcome.kind === 'pause') forget(account);
       return outcome;
     }
     const client = zaloFor(account);
     if (!client) return { kind: 'pause', code: 'no_app', reason: 'app_misconfigured' };
-    const outcome = await client.sendCs(body as ZaloCsBody);
+    const outcome = await throttledSend(job, () => client.sendCs(body as ZaloCsBody));
     if (outcome.kind === 'pause' || outcome.kind === 'refresh') forget(account);
     return outcome;
   };

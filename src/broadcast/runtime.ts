@@ -171,6 +171,11 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
       if (page.length < pageSize) break;
       // Give the rest of the process (replies) a turn between pages.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      const LOOK = Number(process.env.BC_LOOKAHEAD ?? 0); // EXPERIMENT
+      if (LOOK > 0) {
+        const ahead = Math.max(0, ...[...horizon.values()].map((h) => h - now().getTime()));
+        if (ahead > LOOK) await new Promise<void>((resolve) => setTimeout(resolve, ahead - LOOK));
+      }
       // An officer may cancel while a long fan-out runs: stop queuing.
       const current = await store.get(announcementId);
       if (!current || current.status !== 'fanning_out') return { kind: 'not_active', status: current?.status ?? 'missing' };

@@ -1,19 +1,20 @@
 // The broadcast queue and the Redis side of broadcasting: one 'fanout' job per announcement
 // (id fanout-<announcement>, delayed to its scheduled time), a 'tick' job scheduler (starts,
 // re-drives, completion, expiry of held announcements), and the per-account controls the
-// sender uses: the shared token bucket (with the replies' reserve), the cool-down after the
-// platform throttled an account, and Zalo's OA promotion quota block. Send jobs themselves go on
+// sender uses: the account's send schedule and its sliding-window limiter shared with replies
+// (src/store/rate-limiter.ts, leaving the replies' share), the cool-down after the platform
+// throttled an account, and Zalo's OA promotion quota block. Send jobs themselves go on
 // the outbound queue, kind 'broadcast', one per delivery: bc-<announcement>-<contact>-<gen>,
 // where the generation grows only when the tick finds a delivery's job gone.
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PlatformName } from '../channels/platform-event.js';
-import type { RateSpec } from '../store/token-bucket.js';
+import { ADMIT_LUA, acquireSend, limiterKeys, limiterShape, type RateSpec } from '../store/rate-limiter.js';
 import { createBroadcastRuntime, type AudiencePage, type BroadcastJobs, type BroadcastRuntime } from '../broadcast/runtime.js';
 import { createBroadcastSender, type BroadcastGateway, type BroadcastSendJob, type SenderControls, type SenderStore } from '../broadcast/sender.js';
 import type { BroadcastRepository, DeliveryKey, DeliveryOutcome } from '../store/broadcast-repository.js';
-import { broadcastJobId, evalCached, rateKey, replyReserve, type OutboundHandlers, type OutboundJob, type OutboundQueue } from './outbound-queue.js';
+import { broadcastJobId, evalCached, rateKey, type OutboundHandlers, type OutboundJob, type OutboundQueue } from './outbound-queue.js';
 import { tryLock } from '../store/redis-primitives.js';
 
 export const BROADCAST_QUEUE = 'broadcast';
@@ -105,11 +106,17 @@ redis.call('pexpire', KEYS[2], 2 * ms + 5000)
 return ms
 `;
 
-// The sender's pace, one round trip. KEYS: cool-down, streak, probe, schedule, bucket.
-// ARGV: now, probe ms, reserved slot (-1: none), interval ms, rate /s, burst, reply reserve.
+// The sender's pace, one round trip. KEYS: cool-down, streak, probe, schedule, and the account's
+// limiter (log, replies, reply-waiting). ARGV: now (the sender's clock), probe ms, reserved slot
+// (-1: none), interval ms, limit, window ms, replies' share, real time (the limiter's clock).
 // Replies {kind, value}: 1 cooling down (ms), 2 slot in the future (epoch ms, as text),
-// 3 no token yet (ms), 4 go (1 when this send is the probe).
-const PACE = `
+// 3 the window is full (ms), 4 go (1 when this send is the probe).
+// The schedule spaces broadcasts evenly at the limiter's interval; the limiter (shared with
+// replies) only looks here, before the delivery is claimed: the send is counted right before
+// the call to the platform (limitedGateway), so the delay between counting and arrival varies
+// little. A send that comes back late to its slot goes as soon as the window has room: lateness
+// costs no throughput, and no window ever holds more than the limit.
+const PACE = `${ADMIT_LUA}
 local now = tonumber(ARGV[1])
 local left = redis.call('pttl', KEYS[1])
 if left > 0 then return {1, left} end
@@ -134,26 +141,12 @@ if slot > now then
   if probe == 1 then redis.call('del', KEYS[3]) end
   return {2, tostring(slot)}
 end
-local rate = tonumber(ARGV[5])
-local burst = tonumber(ARGV[6])
-local reserve = tonumber(ARGV[7])
-local state = redis.call('hmget', KEYS[5], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-local t = now
-if t < at then t = at end
-tokens = math.min(burst, tokens + (t - at) * rate / 1000)
-local result
-if tokens >= 1 + reserve then
-  tokens = tokens - 1
-  result = {4, probe}
-else
+local wait = admit(KEYS[5], KEYS[6], KEYS[7], tonumber(ARGV[8]), tonumber(ARGV[5]), tonumber(ARGV[6]), false, tonumber(ARGV[7]), false)
+if wait > 0 then
   if probe == 1 then redis.call('del', KEYS[3]) end
-  result = {3, math.ceil((1 + reserve - tokens) * 1000 / rate)}
+  return {3, wait}
 end
-redis.call('hset', KEYS[5], 'tokens', tokens, 'at', t)
-redis.call('pexpire', KEYS[5], math.ceil(burst * 1000 / rate) + 1000)
-return result
+return {4, probe}
 `;
 /** How long the others wait for a probe that never comes back (its worker died). */
 const PROBE_MS = 3000;
@@ -209,6 +202,27 @@ export function createBroadcastJobs(options: { outbound: OutboundQueue; broadcas
   };
 }
 
+/**
+ * The platforms' gateway with every send counted by the account's limiter (as a bulk send)
+ * right before the call. The pace let the delivery through when the window had room; if
+ * replies or other workers took it meanwhile, the send waits here for the next place (a few
+ * ms: the window frees one place per interval).
+ */
+export function limitedGateway(gateway: BroadcastGateway, redis: Redis, prefix: string, rates: Record<PlatformName, RateSpec>): BroadcastGateway {
+  return {
+    ...gateway,
+    async send(accountId, platform, body) {
+      const base = rateKey(prefix, platform, accountId);
+      for (;;) {
+        const wait = await acquireSend(redis, base, rates[platform], 'bulk');
+        if (wait === 0) break;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      return gateway.send(accountId, platform, body);
+    },
+  };
+}
+
 /** The Redis-kept part of the sender's controls. */
 export function createRedisSendControls(options: {
   redis: Redis;
@@ -227,13 +241,13 @@ export function createRedisSendControls(options: {
   const promoBlocks = new Map<number, { at: number; until: number }>();
   return {
     async pace(accountId, platform, nowMs, slotAt) {
-      const spec = rates[platform];
-      const bucket = rateKey(prefix, platform, accountId);
+      const shape = limiterShape(rates[platform]);
+      const base = rateKey(prefix, platform, accountId);
       const r = await evalCached(
         redis,
         PACE,
-        [coolKey(accountId), streakKey(accountId), probeKey(accountId), `${bucket}:slots`, bucket],
-        [nowMs, PROBE_MS, slotAt ?? -1, 1000 / spec.perSecond, spec.perSecond, spec.burst, replyReserve(spec)],
+        [coolKey(accountId), streakKey(accountId), probeKey(accountId), `${base}:slots`, ...limiterKeys(base)],
+        [nowMs, PROBE_MS, slotAt ?? -1, shape.intervalMs, shape.limit, shape.windowMs, shape.replyShare, Date.now()],
       );
       const [kind, value] = Array.isArray(r) ? r.map(Number) : [4, 0];
       if (kind === 1) return { kind: 'cooldown', waitMs: value ?? 0 };
@@ -376,15 +390,15 @@ export async function startBroadcastWorkers(deps: BroadcastWorkersDeps): Promise
     leaseMs: settings.leaseMs,
     idleMs: Math.max(2 * settings.tickMs, settings.leaseMs, settings.lockDurationMs),
     ...(settings.pageSize ? { pageSize: settings.pageSize } : {}),
-    sendRate: (platform) => deps.rates[platform].perSecond,
+    sendRate: (platform) => 1000 / limiterShape(deps.rates[platform]).intervalMs,
     ...(deps.now ? { now: deps.now } : {}),
     log: (event, fields) => deps.log('info', event, fields),
   });
   // An announcement's text never changes once it is sent: keep the last few in memory.
-  const contents = new Map<number, { title: string; body: string; linkUrl: string | null; imageUrl: string | null }>();
+  const contents = new Map<number, { title: string; body: string; linkUrl: string | null; imageUrl: string | null; survey: string | null }>();
   const sender = createBroadcastSender({
     store: batchedSenderStore(store),
-    gateway: deps.platform.gateway,
+    gateway: limitedGateway(deps.platform.gateway, redis, prefix, deps.rates),
     controls: {
       ...createRedisSendControls({ redis, prefix, rates: deps.rates, throttleBaseMs: settings.throttleBaseMs }),
       accountBlocked: (id) => deps.platform.accountBlocked(id),
@@ -397,7 +411,7 @@ export async function startBroadcastWorkers(deps: BroadcastWorkersDeps): Promise
       if (hit) return hit;
       const a = await store.get(id);
       if (!a) return undefined;
-      const content = { title: a.title, body: a.body, linkUrl: a.linkUrl, imageUrl: a.imageUrl };
+      const content = { title: a.title, body: a.body, linkUrl: a.linkUrl, imageUrl: a.imageUrl, survey: a.survey };
       if (contents.size >= 100) contents.delete(contents.keys().next().value ?? id);
       contents.set(id, content);
       return content;

@@ -46,11 +46,15 @@ export function createMaintenanceWorker(options: MaintenanceOptions): Worker {
     }
     return { skipped: `unknown job ${job.name}` };
   };
+  const connection = options.connection.duplicate({ maxRetriesPerRequest: null });
   const worker = new Worker(MAINTENANCE_QUEUE, handle, {
-    connection: options.connection.duplicate({ maxRetriesPerRequest: null }),
+    connection,
     prefix: options.prefix,
     concurrency: 1,
   });
   worker.on('completed', (job, result) => options.onResult?.(job.name, result));
+  // BullMQ leaves a connection it was given open: ours is closed with the worker (else the
+  // worker role never exits after SIGTERM).
+  worker.on('closed', () => connection.disconnect());
   return worker;
 }

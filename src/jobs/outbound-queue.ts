@@ -1,22 +1,26 @@
-// The outbound queue: every message to a platform goes through it. Replies go ahead of bulk
-// sends (BullMQ priority), each account is throttled by a Redis token bucket below the
-// platform's limit, and each send's classified outcome decides: retry with backoff and jitter,
-// drop (and maybe mark the contact unreachable), pause the account, or refresh the Zalo token
-// and retry once. A job holds one turn's messages in order and remembers how many were sent,
-// so a retry never sends a message twice. A broadcast job names one delivery of an announcement
-// instead of carrying bodies: the broadcast sender (src/broadcast/sender.ts) decides, claims,
-// sends and records its outcome, and may ask for the job to come back later (rate, cool-down,
-// 06:00 for Zalo). Broadcasts take their tokens from the same bucket as replies but leave a
-// reserve in it, so a citizen's reply finds a token at once.
-import { createHash } from 'node:crypto';
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+// The outbound queue: every message to a platform goes through it. Citizens' replies have a
+// BullMQ queue and worker slots of their own ('outbound-replies'), so a reply is never queued
+// behind bulk work nor waits for a worker busy with a broadcast; broadcast deliveries go on
+// 'outbound'. Each account is held to its send rate by the sliding-window limiter of
+// src/store/rate-limiter.ts (no second above the rate), shared by replies and broadcasts, where
+// replies keep a share of the window ahead of broadcasts. Each send's classified outcome
+// decides: retry with backoff and jitter, drop (and maybe mark the contact unreachable), pause
+// the account, or refresh the Zalo token and retry once. A job holds one turn's messages in
+// order and remembers how many were sent, so a retry never sends a message twice. A broadcast
+// job names one delivery of an announcement instead of carrying bodies: the broadcast sender
+// (src/broadcast/sender.ts) decides, claims, sends and records its outcome, and may ask for the
+// job to come back later (rate, cool-down, 06:00 for Zalo).
+import { DelayedError, Queue, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { PlatformName, type SendOutcome } from '../channels/platform-event.js';
-import { takeToken, type RateSpec } from '../store/token-bucket.js';
+import { acquireSend, evalScript, type RateSpec } from '../store/rate-limiter.js';
 import type { SendStep } from '../broadcast/sender.js';
 
+/** Broadcast deliveries (and any bulk send). */
 export const OUTBOUND_QUEUE = 'outbound';
+/** Citizens' replies: a queue and worker slots of their own. */
+export const REPLY_QUEUE = 'outbound-replies';
 
 export const OutboundJob = z.object({
   kind: z.enum(['reply', 'broadcast']),
@@ -60,76 +64,27 @@ export interface OutboundHandlers {
 
 export const RATE_LIMITS: Record<PlatformName, RateSpec> = {
   // Meta allows 300 text sends per second per Page: stay at a third of it.
-  messenger: { perSecond: 100, burst: 50 },
+  messenger: { perSecond: 100 },
   // Zalo allows 4,000 requests per minute per app, shared by every OA of the app; the per-OA
   // limit is not published. 10/s per OA keeps a province of OAs well inside the app budget.
-  zalo: { perSecond: 10, burst: 10 },
+  zalo: { perSecond: 10 },
 };
 
-/** The per-account rates from the settings (MESSENGER_SEND_RATE / _BURST, ZALO_SEND_RATE / _BURST). */
-export function sendRates(settings: { MESSENGER_SEND_RATE: number; MESSENGER_SEND_BURST: number; ZALO_SEND_RATE: number; ZALO_SEND_BURST: number }): Record<PlatformName, RateSpec> {
+/** The per-account rates from the settings (MESSENGER_SEND_RATE, ZALO_SEND_RATE). */
+export function sendRates(settings: { MESSENGER_SEND_RATE: number; ZALO_SEND_RATE: number }): Record<PlatformName, RateSpec> {
   return {
-    messenger: { perSecond: settings.MESSENGER_SEND_RATE, burst: settings.MESSENGER_SEND_BURST },
-    zalo: { perSecond: settings.ZALO_SEND_RATE, burst: settings.ZALO_SEND_BURST },
+    messenger: { perSecond: settings.MESSENGER_SEND_RATE },
+    zalo: { perSecond: settings.ZALO_SEND_RATE },
   };
 }
 
-const PRIORITY = { reply: 1, broadcastDue: 5, broadcast: 10 } as const;
+const PRIORITY = { broadcastDue: 5, broadcast: 10 } as const;
 
-const shas = new Map<string, string>();
-/** EVALSHA of a script, loading it on first use (or after a Redis restart flushed it). */
-export async function evalCached(redis: Redis, script: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
-  let sha = shas.get(script);
-  if (!sha) {
-    sha = createHash('sha1').update(script).digest('hex');
-    shas.set(script, sha);
-  }
-  try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-    return redis.eval(script, keys.length, ...keys, ...args);
-  }
-}
+export { evalScript as evalCached };
 
-/** The token-bucket key of an account: one bucket per account, shared by replies and broadcasts. */
+/** The base key of an account's limiter: one per account, shared by replies and broadcasts. */
 export function rateKey(prefix: string, platform: PlatformName, accountId: number): string {
   return `${prefix}:rate:${platform}:${accountId}`;
-}
-
-// The bucket of token-bucket.ts (same key and fields), taking a token only while more than
-// `reserve` remain: bulk sends never take the last tokens, which stay for replies.
-const TAKE_ABOVE = `
-local key = KEYS[1]
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local reserve = tonumber(ARGV[4])
-local state = redis.call('hmget', key, 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-if now < at then now = at end
-tokens = math.min(burst, tokens + (now - at) * rate / 1000)
-local wait = 0
-if tokens >= 1 + reserve then
-  tokens = tokens - 1
-else
-  wait = math.ceil((1 + reserve - tokens) * 1000 / rate)
-end
-redis.call('hset', key, 'tokens', tokens, 'at', now)
-redis.call('pexpire', key, math.ceil(burst * 1000 / rate) + 1000)
-return wait
-`;
-
-/** The part of the burst broadcasts leave for replies (none when the burst is a single token). */
-export function replyReserve(spec: RateSpec): number {
-  return Math.max(0, Math.min(spec.burst - 1, Math.ceil(spec.burst * 0.2)));
-}
-
-/** A broadcast's token: 0 when taken, else ms until one may be (leaving the replies' reserve). */
-export async function takeBroadcastToken(redis: Redis, key: string, spec: RateSpec, now = Date.now()): Promise<number> {
-  const wait = await evalCached(redis, TAKE_ABOVE, [key], [spec.perSecond, spec.burst, now, replyReserve(spec)]);
-  return typeof wait === 'number' ? wait : Number(wait);
 }
 
 const JOB_OPTIONS = { attempts: 8, backoff: { type: 'jittered' }, removeOnComplete: 5000, removeOnFail: 20000 } as const;
@@ -140,38 +95,41 @@ export function broadcastJobId(announcementId: number, contactId: number, genera
 }
 
 export class OutboundQueue {
+  /** Broadcast deliveries (bulk sends), by priority: due ones ahead of those never looked at. */
   readonly queue: Queue;
+  /** Citizens' replies, in order of arrival. */
+  readonly replies: Queue;
   constructor(redis: Redis, prefix: string) {
     this.queue = new Queue(OUTBOUND_QUEUE, { connection: redis, prefix });
+    this.replies = new Queue(REPLY_QUEUE, { connection: redis, prefix });
   }
 
   async add(job: OutboundJob, jobId?: string): Promise<void> {
     const data = OutboundJob.parse(job);
-    await this.queue.add(data.kind, data, {
-      priority: PRIORITY[data.kind],
-      ...JOB_OPTIONS,
-      ...(jobId ? { jobId } : {}),
-    });
+    const opts = { ...JOB_OPTIONS, ...(jobId ? { jobId } : {}) };
+    if (data.kind === 'reply') await this.replies.add(data.kind, data, opts);
+    else await this.queue.add(data.kind, data, { priority: PRIORITY.broadcast, ...opts });
   }
 
-  /** Many jobs in one round trip; a job whose id already exists is left as it is. */
+  /** Many bulk jobs in one round trip; a job whose id already exists is left as it is. */
   async addBulk(jobs: ReadonlyArray<{ job: OutboundJob; jobId: string; delayMs?: number | undefined }>): Promise<void> {
     if (jobs.length === 0) return;
     await this.queue.addBulk(
       jobs.map(({ job, jobId, delayMs }) => {
         const data = OutboundJob.parse(job);
-        return { name: data.kind, data, opts: { priority: PRIORITY[data.kind], ...JOB_OPTIONS, jobId, ...(delayMs && delayMs > 0 ? { delay: delayMs } : {}) } };
+        if (data.kind === 'reply') throw new Error('replies are queued one turn at a time (add)');
+        return { name: data.kind, data, opts: { priority: PRIORITY.broadcast, ...JOB_OPTIONS, jobId, ...(delayMs && delayMs > 0 ? { delay: delayMs } : {}) } };
       }),
     );
   }
 
-  /** The state of a job ('unknown' when there is none). */
+  /** The state of a bulk job ('unknown' when there is none). */
   async jobState(jobId: string): Promise<string> {
     return this.queue.getJobState(jobId);
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all([this.queue.close(), this.replies.close()]);
   }
 }
 
@@ -186,13 +144,43 @@ export interface OutboundWorkerOptions {
   redis: Redis;
   prefix: string;
   handlers: OutboundHandlers;
+  /** Bulk (broadcast) jobs in progress at once. */
   concurrency?: number;
+  /** Replies in progress at once (default: as many as `concurrency`). */
+  replyConcurrency?: number;
+  /**
+   * 'all' (default): replies and bulk sends, each with slots of its own; 'replies' / 'bulk' for
+   * a process that does only one (bulk work kept out of the process that answers citizens).
+   */
+  queues?: OutboundQueues;
   rates?: Partial<Record<PlatformName, RateSpec>>;
   /** BullMQ lock (and stalled-check interval): a dead worker's jobs come back after this. */
   lockDurationMs?: number;
 }
 
-export function createOutboundWorker(options: OutboundWorkerOptions): Worker {
+/** A wait for the account's limiter up to this long is spent inside the job, beyond it the job is delayed. */
+const INLINE_WAIT_MS = 250;
+
+/** Which of the two outbound queues a process works on. */
+export type OutboundQueues = 'all' | 'replies' | 'bulk';
+
+/**
+ * The worker of one outbound queue, with the worker of the other inside it when a process
+ * works on both: closing it closes both (callers hold one BullMQ Worker).
+ */
+export class OutboundWorker extends Worker {
+  readonly companion: Worker | undefined;
+  constructor(first: { queue: string; options: WorkerOptions }, processor: Processor, second?: { queue: string; options: WorkerOptions }) {
+    super(first.queue, processor, first.options);
+    this.companion = second ? new Worker(second.queue, processor, second.options) : undefined;
+  }
+
+  override async close(force?: boolean): Promise<void> {
+    await Promise.all([super.close(force), this.companion?.close(force)]);
+  }
+}
+
+export function createOutboundWorker(options: OutboundWorkerOptions): OutboundWorker {
   const { redis, prefix, handlers } = options;
   const rates = { ...RATE_LIMITS, ...options.rates };
 
@@ -205,8 +193,8 @@ export function createOutboundWorker(options: OutboundWorkerOptions): Worker {
           const { slotAt: _old, ...rest } = data;
           await job.updateData(step.slotAt === undefined ? rest : { ...rest, slotAt: step.slotAt });
         }
-        // A job coming back at its time goes ahead of broadcast jobs never looked at (but still
-        // behind replies): otherwise a long queue would make every scheduled send late.
+        // A job coming back at its time goes ahead of broadcast jobs never looked at: otherwise a
+        // long queue would make every scheduled send late.
         if (job.priority !== PRIORITY.broadcastDue) await job.changePriority({ priority: PRIORITY.broadcastDue });
         await job.moveToDelayed(Date.now() + Math.max(1, Math.ceil(step.ms)), token);
         throw new DelayedError();
@@ -220,9 +208,15 @@ export function createOutboundWorker(options: OutboundWorkerOptions): Worker {
       return result;
     }
     const messageIds: Array<string | null> = [];
+    const limiter = rateKey(prefix, data.platform, data.accountId);
     while (data.sent < data.bodies.length) {
-      const wait = await takeToken(redis, `${prefix}:rate:${data.platform}:${data.accountId}`, rates[data.platform]);
+      const wait = await acquireSend(redis, limiter, rates[data.platform], data.kind === 'reply' ? 'reply' : 'bulk');
       if (wait > 0) {
+        // A reply finds the window full at most for one send interval: wait here, in its slot.
+        if (wait <= INLINE_WAIT_MS) {
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
         await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError();
       }
@@ -266,26 +260,46 @@ export function createOutboundWorker(options: OutboundWorkerOptions): Worker {
     return result;
   };
 
-  const connection = redis.duplicate({ maxRetriesPerRequest: null });
-  const worker = new Worker(OUTBOUND_QUEUE, process, {
+  const concurrency = options.concurrency ?? 16;
+  const workerOptions = (connection: Redis, slots: number): WorkerOptions => ({
     connection,
     prefix,
-    concurrency: options.concurrency ?? 16,
+    concurrency: slots,
     ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs } : {}),
+    // A send whose worker was killed comes back (BullMQ's default fails it after one stall, and a
+    // citizen's reply would be lost when workers die twice; tests/faults/worker-kill.test.ts).
+    maxStalledCount: 10,
     settings: {
       // Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 60 s.
       backoffStrategy: (attemptsMade: number) => Math.floor(Math.random() * Math.min(60_000, 500 * 2 ** Math.max(0, attemptsMade - 1))) + 100,
     },
   });
-  // BullMQ leaves a connection it was given open: ours is closed with the worker.
-  worker.on('closed', () => connection.disconnect());
-  worker.on('failed', (job, err) => {
+  const queues = options.queues ?? 'all';
+  const connections: Redis[] = [];
+  const part = (queue: string, slots: number): { queue: string; options: WorkerOptions } => {
+    const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    connections.push(connection);
+    return { queue, options: workerOptions(connection, slots) };
+  };
+  const replies = (): { queue: string; options: WorkerOptions } => part(REPLY_QUEUE, options.replyConcurrency ?? concurrency);
+  const bulk = (): { queue: string; options: WorkerOptions } => part(OUTBOUND_QUEUE, concurrency);
+  const worker = queues === 'replies' ? new OutboundWorker(replies(), process) : queues === 'bulk' ? new OutboundWorker(bulk(), process) : new OutboundWorker(bulk(), process, replies());
+  const onFailed = (job: Job | undefined, err: Error): void => {
     // Only the final failure is an outcome; earlier ones are retried.
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const parsed = OutboundJob.safeParse(job.data);
     if (!parsed.success) return;
     const code = err instanceof TransientSendError ? err.code : 'error';
     handlers.onResult?.(parsed.data, { status: 'failed', code, reason: 'retries_exhausted' });
-  });
+  };
+  worker.on('failed', onFailed);
+  worker.companion?.on('failed', onFailed);
+  // BullMQ leaves a connection it was given open: ours are closed with the worker(s).
+  let open = worker.companion ? 2 : 1;
+  const closed = (): void => {
+    if (--open === 0) for (const c of connections) c.disconnect();
+  };
+  worker.on('closed', closed);
+  worker.companion?.on('closed', closed);
   return worker;
 }

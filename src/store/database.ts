@@ -64,6 +64,14 @@ async function openPostgres(url: string, schema?: string): Promise<Database> {
     },
     transaction: async (fn) => {
       const client = await pool.connect();
+      // A checked-out client has no listener of the pool's: when the server goes away mid-
+      // transaction (a restart), its 'error' would be an uncaught exception and end the process.
+      // The query in flight fails by itself; the broken client is destroyed on release.
+      let broken = false;
+      const onError = (): void => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         if (schema) await client.query(`SET search_path TO ${schema}`);
         await client.query('BEGIN');
@@ -76,10 +84,11 @@ async function openPostgres(url: string, schema?: string): Promise<Database> {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (!broken) await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     ping: async () => {

@@ -10,6 +10,12 @@
 //   unfollowed users: -213; text > 2,000 characters or > 5 buttons: -210; bad body: -201;
 // - message/promotion: followers only, 06:00–21:59 Vietnam time (-234), 1 per user per day and
 //   a monthly cap (-218);
+// - message/transaction (PLATFORMS.md §7–§8): a template of the transaction family
+//   (transaction_order …, as zalo-php-sdk's TransactionTemplateType lists them) with header /
+//   text / table / banner elements and ≤ 5 buttons, sent 24/7 to a user who interacted within a
+//   year; beyond it (or never): -232 (the fake's choice of code); unfollowed: -213; element
+//   limits of our own choosing (header ≤ 100, text ≤ 1,000, table ≤ 8 rows of ≤ 100): -210;
+//   bad body: -201. Shown in the conversation by its header, like a promotion;
 // - scripted errors (-32, -211, …) for the next N calls of an endpoint;
 // - the OAuth code exchange with PKCE (S256; base64url or unpadded base64 accepted);
 // - GET /v2.0/oa/conversation?data={"user_id","offset","count"} (count ≤ 10): the OA's messages
@@ -34,7 +40,7 @@ export const ERR_INVALID_REFRESH_TOKEN = -14014;
 /** The fake's own choice for other OAuth refusals (a secondary source reports -14003 "invalid parameter"). */
 export const ERR_OAUTH_INVALID = -14003;
 
-export type FakeEndpoint = 'cs' | 'promotion' | 'token' | 'conversation';
+export type FakeEndpoint = 'cs' | 'promotion' | 'transaction' | 'token' | 'conversation';
 
 export interface FakeUser {
   /** Milliseconds since the epoch of the user's last message / tap; undefined = never. */
@@ -44,7 +50,7 @@ export interface FakeUser {
 }
 
 export interface SentRecord {
-  endpoint: 'cs' | 'promotion';
+  endpoint: 'cs' | 'promotion' | 'transaction';
   oaId: string;
   userId: string;
   messageId: string;
@@ -154,6 +160,51 @@ const PromotionBody = z.object({
   }),
 });
 
+/** The transaction family (zalo-php-sdk src/Common/TransactionTemplateType.php). */
+export const TRANSACTION_TEMPLATE_TYPES = [
+  'transaction_billing',
+  'transaction_order',
+  'transaction_reward',
+  'transaction_contract',
+  'transaction_booking',
+  'transaction_membership',
+  'transaction_event',
+  'transaction_transaction',
+  'transaction_account',
+  'transaction_internal',
+  'transaction_partnership',
+  'transaction_education',
+  'transaction_rating',
+] as const;
+
+const TransactionElement = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('banner'), image_url: z.string().url().optional(), attachment_id: z.string().min(1).optional() }),
+  z.object({ type: z.literal('header'), content: z.string().min(1), align: z.enum(['left', 'center', 'right']).optional() }),
+  z.object({ type: z.literal('text'), content: z.string().min(1), align: z.enum(['left', 'center', 'right']).optional() }),
+  z.object({
+    type: z.literal('table'),
+    content: z.array(z.object({ key: z.string().min(1), value: z.string().min(1), style: z.string().optional() })).min(1),
+  }),
+]);
+
+const TransactionBody = z.object({
+  recipient: z.object({ user_id: z.string().regex(/^\d+$/) }),
+  message: z.object({
+    attachment: z.object({
+      type: z.literal('template'),
+      payload: z.object({
+        template_type: z.enum(TRANSACTION_TEMPLATE_TYPES),
+        language: z.enum(['VI', 'EN']).optional(),
+        elements: z.array(TransactionElement).min(1),
+        buttons: z.array(Button).optional(),
+      }),
+    }),
+  }),
+});
+
+/** A year: how long after a user's last interaction transaction messages may reach them (§8). */
+const TRANSACTION_WINDOW_MS = 365 * DAY;
+
 function token(prefix: string): string {
   return `${prefix}${randomBytes(24).toString('base64url')}`;
 }
@@ -258,7 +309,7 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     const data = mine.flatMap((i) => {
       const e = sent[i];
       return e
-        ? [{ src: 0, time: e.at, type: e.endpoint === 'promotion' ? 'template' : 'text', message: shownText(e), message_id: e.messageId, from_id: oaId, to_id: user_id }]
+        ? [{ src: 0, time: e.at, type: e.endpoint === 'cs' ? 'text' : 'template', message: shownText(e), message_id: e.messageId, from_id: oaId, to_id: user_id }]
         : [];
     });
     return { error: 0, message: 'Success', data };
@@ -369,6 +420,30 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     return { error: 0, message: 'Success', data: { message_id: id, user_id: userId, sent_time: String(now()) } };
   }
 
+  function handleTransaction(oaId: string, raw: string): Record<string, unknown> {
+    const json = safeParse(raw);
+    const parsed = TransactionBody.safeParse(json);
+    if (!parsed.success) return { error: -201, message: 'Parameters are invalid' };
+    const userId = parsed.data.recipient.user_id;
+    const { elements, buttons } = parsed.data.message.attachment.payload;
+    const tooLong = (text: string, max: number) => Array.from(text).length > max;
+    for (const e of elements) {
+      if (e.type === 'header' && tooLong(e.content, 100)) return { error: -210, message: 'Parameter exceeds its limit' };
+      if (e.type === 'text' && tooLong(e.content, 1000)) return { error: -210, message: 'Parameter exceeds its limit' };
+      if (e.type === 'table' && (e.content.length > 8 || e.content.some((row) => tooLong(row.key, 100) || tooLong(row.value, 100)))) {
+        return { error: -210, message: 'Parameter exceeds its limit' };
+      }
+    }
+    if ((buttons?.length ?? 0) > 5) return { error: -210, message: 'Parameter exceeds its limit' };
+    const user = users.get(userId);
+    if (user?.following === false) return { error: -213, message: 'User has not followed OA' };
+    const last = user?.lastInteractionAt;
+    if (last === undefined || now() - last > TRANSACTION_WINDOW_MS) return { error: -232, message: 'User interaction has expired' };
+    const id = messageId();
+    record({ endpoint: 'transaction', oaId, userId, messageId: id, billed: false, body: json, at: now() });
+    return { error: 0, message: 'Success', data: { message_id: id, user_id: userId, sent_time: String(now()) } };
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -410,7 +485,9 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
         ? 'cs'
         : req.method === 'POST' && path === '/v3.0/oa/message/promotion'
           ? 'promotion'
-          : null;
+          : req.method === 'POST' && path === '/v3.0/oa/message/transaction'
+            ? 'transaction'
+            : null;
     if (!endpoint) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
@@ -420,7 +497,8 @@ export async function startZaloFake(opts: ZaloFakeOptions): Promise<ZaloFake> {
     if ('error' in auth) return reply(auth);
     const s = takeScripted(endpoint);
     if (s) return reply(s);
-    return reply(endpoint === 'cs' ? handleCs(auth.oaId, raw) : handlePromotion(auth.oaId, raw), responseDelayMs);
+    const handled = endpoint === 'cs' ? handleCs(auth.oaId, raw) : endpoint === 'promotion' ? handlePromotion(auth.oaId, raw) : handleTransaction(auth.oaId, raw);
+    return reply(handled, responseDelayMs);
   }
 
   const server: Server = createServer((req, res) => {

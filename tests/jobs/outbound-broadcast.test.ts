@@ -1,10 +1,13 @@
-// Broadcast delivery jobs on the outbound queue: a citizen's reply queued behind hundreds of
-// broadcast sends of the same account is taken next, and broadcasts leave the last tokens of
-// the account's bucket to replies.
+// Broadcast delivery jobs on the outbound queue: a citizen's reply is sent while hundreds of
+// broadcast sends of the same account are queued and every bulk worker slot is busy; the
+// sender's pace spaces broadcasts at the account's limiter interval and only looks at the
+// window, and the gateway counts each send right before the call.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { OutboundQueue, broadcastJobId, createOutboundWorker, rateKey, replyReserve, takeBroadcastToken, type OutboundHandlers, type OutboundJob } from '../../src/jobs/outbound-queue.js';
-import { takeToken } from '../../src/store/token-bucket.js';
+import { OutboundQueue, broadcastJobId, createOutboundWorker, rateKey, type OutboundHandlers, type OutboundJob } from '../../src/jobs/outbound-queue.js';
+import { createRedisSendControls, limitedGateway } from '../../src/jobs/broadcast-queue.js';
+import { acquireSend, limiterKeys } from '../../src/store/rate-limiter.js';
+import type { BroadcastGateway } from '../../src/broadcast/sender.js';
 import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -37,10 +40,12 @@ const delivery = (contactId: number): OutboundJob => ({
 });
 
 describe('broadcast jobs on the outbound queue', () => {
-  it('takes a citizen’s reply before the queued broadcast sends of the same account', async () => {
+  it('sends a citizen’s reply while broadcast sends of the same account fill the queue and every bulk slot', async () => {
     const prefix = isolatedName('outbc');
     prefixes.push(prefix);
     const order: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
     const handlers: OutboundHandlers = {
       send: async (_job, body) => {
         order.push(`reply:${String(body)}`);
@@ -51,21 +56,21 @@ describe('broadcast jobs on the outbound queue', () => {
       pauseAccount: async () => undefined,
       accountBlocked: async () => null,
       broadcast: async (job) => {
-        await new Promise((r) => setTimeout(r, 15));
         order.push(`bc:${job.delivery.contactId}`);
+        // The platform is slow to answer: the only bulk slot stays busy.
+        if (job.delivery.contactId === 3) await gate;
         return { kind: 'done', result: 'sent' };
       },
     };
     const queue = new OutboundQueue(redis, prefix);
     await queue.addBulk(Array.from({ length: 200 }, (_, i) => ({ job: delivery(i + 1), jobId: broadcastJobId(1, i + 1, 0) })));
     const worker = createOutboundWorker({ redis, prefix, handlers, concurrency: 1 });
-    await waitFor(() => order.length >= 5);
-    const before = order.length;
+    await waitFor(() => order.includes('bc:3'));
     await queue.add({ kind: 'reply', platform: 'zalo', accountId: 1, userId: '8001', bodies: ['Dạ, giấy khai sinh cần…'], sent: 0, refreshed: false });
     await waitFor(() => order.includes('reply:Dạ, giấy khai sinh cần…'));
-    // At most the broadcast job already running finishes first.
-    expect(order.indexOf('reply:Dạ, giấy khai sinh cần…')).toBeLessThanOrEqual(before + 1);
-    expect(order.filter((o) => o.startsWith('bc:')).length).toBeLessThan(200);
+    expect(order).toEqual(['bc:1', 'bc:2', 'bc:3', 'reply:Dạ, giấy khai sinh cần…']);
+    open();
+    await waitFor(() => order.length === 201);
     await worker.close();
     await queue.close();
   });
@@ -75,23 +80,41 @@ describe('broadcast jobs on the outbound queue', () => {
     expect(broadcastJobId(12, 345, 3)).not.toContain(':');
   });
 
-  it('broadcasts leave the last tokens of the shared bucket to replies', async () => {
-    const key = rateKey(isolatedName('bucket'), 'zalo', 1);
-    prefixes.push(key.split(':')[0] ?? key);
-    const spec = { perSecond: 10, burst: 10 };
-    expect(replyReserve(spec)).toBe(2);
+  it('paces broadcasts at the limiter’s interval and only looks at the window; the gateway counts each send', async () => {
+    const prefix = isolatedName('pace');
+    prefixes.push(prefix);
+    const rates = { zalo: { perSecond: 10, guardMs: 0 }, messenger: { perSecond: 10, guardMs: 0 } };
+    const controls = createRedisSendControls({ redis, prefix, rates, throttleBaseMs: 100 });
     const t = Date.now();
-    let taken = 0;
-    while ((await takeBroadcastToken(redis, key, spec, t)) === 0) taken++;
-    expect(taken).toBe(8);
-    // The bucket looks empty to a broadcast, yet a reply gets a token at once.
-    expect(await takeToken(redis, key, spec, t)).toBe(0);
-    expect(await takeToken(redis, key, spec, t)).toBe(0);
-    expect(await takeToken(redis, key, spec, t)).toBeGreaterThan(0);
-    // With a single-token burst there is no reserve: a broadcast may use it.
-    const single = rateKey(isolatedName('bucket1'), 'zalo', 1);
-    prefixes.push(single.split(':')[0] ?? single);
-    expect(await takeBroadcastToken(redis, single, { perSecond: 5, burst: 1 }, t)).toBe(0);
-    expect(await takeBroadcastToken(redis, single, { perSecond: 5, burst: 1 }, t)).toBe(200);
+    // Slots 100 ms apart (the sender's clock); the first is due at once.
+    expect(await controls.pace(1, 'zalo', t, undefined)).toEqual({ kind: 'go', probe: false });
+    expect(await controls.pace(1, 'zalo', t, undefined)).toEqual({ kind: 'slot', slotAt: t + 100 });
+    expect(await controls.pace(1, 'zalo', t, undefined)).toEqual({ kind: 'slot', slotAt: t + 200 });
+    // Looking is not counting: a due slot may be asked about again and again.
+    for (let i = 0; i < 20; i++) expect(await controls.pace(1, 'zalo', t, t)).toMatchObject({ kind: 'go' });
+    const [log] = limiterKeys(rateKey(prefix, 'zalo', 1));
+    expect(await redis.llen(log)).toBe(0);
+
+    // The gateway counts each send; a full window makes the send wait for the next place.
+    const sentAt: number[] = [];
+    const inner: BroadcastGateway = {
+      send: async () => (sentAt.push(Date.now()), { kind: 'sent', messageId: 'm' }),
+      recentMessages: async () => ({ kind: 'ok', messages: [] }),
+      refreshToken: async () => undefined,
+    };
+    const gateway = limitedGateway(inner, redis, prefix, rates);
+    // Nine sends counted 700 ms ago (a moved clock), one now: the window is then full for ~300 ms.
+    const base = rateKey(prefix, 'zalo', 1);
+    for (let i = 0; i < 9; i++) expect(await acquireSend(redis, base, rates.zalo, 'bulk', Date.now() - 700)).toBe(0);
+    const before = Date.now();
+    await gateway.send(1, 'zalo', {});
+    expect(sentAt).toHaveLength(1);
+    const full = await controls.pace(1, 'zalo', Date.now(), Date.now());
+    expect(full.kind).toBe('token');
+    const start = Date.now();
+    await gateway.send(1, 'zalo', {});
+    expect((sentAt[1] ?? 0) - start).toBeGreaterThanOrEqual(150);
+    expect((sentAt[0] ?? 0) - before).toBeLessThan(100);
+    expect(await redis.llen(log)).toBeLessThanOrEqual(10);
   });
 });

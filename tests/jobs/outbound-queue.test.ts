@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { OutboundQueue, createOutboundWorker, type OutboundHandlers, type OutboundJob, type OutboundResult } from '../../src/jobs/outbound-queue.js';
 import type { SendOutcome } from '../../src/channels/platform-event.js';
+import type { RateSpec } from '../../src/store/rate-limiter.js';
 import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -22,7 +23,7 @@ const waitFor = async (cond: () => boolean, ms = 20_000): Promise<void> => {
   }
 };
 
-function harness(script: (body: string, n: number) => SendOutcome, extra: Partial<OutboundHandlers> = {}, rates?: { perSecond: number; burst: number }) {
+function harness(script: (body: string, n: number) => SendOutcome, extra: Partial<OutboundHandlers> = {}, rates?: RateSpec) {
   const prefix = isolatedName('out');
   prefixes.push(prefix);
   const sent: string[] = [];
@@ -50,7 +51,7 @@ function harness(script: (body: string, n: number) => SendOutcome, extra: Partia
   };
   const queue = new OutboundQueue(redis, prefix);
   const start = () => createOutboundWorker({ redis, prefix, handlers, concurrency: 1, ...(rates ? { rates: { zalo: rates, messenger: rates } } : {}) });
-  return { queue, start, sent, results, calls };
+  return { queue, start, sent, results, calls, prefix, handlers };
 }
 
 const job = (bodies: string[], kind: 'reply' | 'broadcast' = 'reply', userId = 'u1'): OutboundJob => ({ kind, platform: 'zalo', accountId: 1, userId, bodies, sent: 0, refreshed: false });
@@ -68,14 +69,53 @@ describe('outbound queue', () => {
     await h.queue.close();
   });
 
-  it('puts replies ahead of broadcasts waiting on the same queue', async () => {
-    const h = harness(() => ok);
-    for (let i = 0; i < 5; i++) await h.queue.add(job([`bulk${i}`], 'broadcast', `b${i}`));
-    await h.queue.add(job(['reply'], 'reply'));
+  it('sends a reply while bulk sends hold every bulk worker slot: replies have a queue and slots of their own', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const started: string[] = [];
+    const h = harness(() => ok, {
+      send: async (_job, body) => {
+        started.push(String(body));
+        if (String(body).startsWith('bulk')) await gate;
+        h.sent.push(String(body));
+        return ok;
+      },
+    });
+    for (let i = 0; i < 3; i++) await h.queue.add(job([`bulk${i}`], 'broadcast', `b${i}`));
     const worker = h.start();
-    await waitFor(() => h.sent.length === 6);
-    expect(h.sent[0]).toBe('reply');
+    await waitFor(() => started.includes('bulk0'));
+    await h.queue.add(job(['reply'], 'reply'));
+    // The only bulk slot is still taken (the platform has not answered bulk0).
+    await waitFor(() => h.sent.includes('reply'));
+    expect(h.sent).toEqual(['reply']);
+    open();
+    await waitFor(() => h.sent.length === 4);
     await worker.close();
+    await h.queue.close();
+  });
+
+  it('splits the work between processes: one doing only replies, another only bulk sends (WORKER_TASKS)', async () => {
+    const bySide: Record<string, string[]> = { replies: [], bulk: [] };
+    const h = harness(() => ok);
+    const side = (name: 'replies' | 'bulk') =>
+      createOutboundWorker({
+        redis,
+        prefix: h.prefix,
+        handlers: { ...h.handlers, send: async (_job, body) => (bySide[name]?.push(String(body)), ok) },
+        concurrency: 2,
+        queues: name,
+      });
+    const replies = side('replies');
+    const bulk = side('bulk');
+    await h.queue.add(job(['bulk1'], 'broadcast', 'b1'));
+    await h.queue.add(job(['reply1'], 'reply'));
+    await h.queue.add(job(['bulk2'], 'broadcast', 'b2'));
+    await h.queue.add(job(['reply2'], 'reply', 'u2'));
+    await waitFor(() => (bySide.replies?.length ?? 0) + (bySide.bulk?.length ?? 0) === 4);
+    expect(bySide.replies?.sort()).toEqual(['reply1', 'reply2']);
+    expect(bySide.bulk?.sort()).toEqual(['bulk1', 'bulk2']);
+    await replies.close();
+    await bulk.close();
     await h.queue.close();
   });
 
@@ -109,14 +149,15 @@ describe('outbound queue', () => {
     await h.queue.close();
   });
 
-  it('throttles an account to its rate', async () => {
-    const h = harness(() => ok, {}, { perSecond: 20, burst: 2 });
+  it('holds an account to its rate: never more than N sends in a second', async () => {
+    const times: number[] = [];
+    const h = harness(() => ok, { send: async () => (times.push(Date.now()), ok) }, { perSecond: 4 });
     const worker = h.start();
-    const t0 = Date.now();
-    await h.queue.add(job(['1', '2', '3', '4', '5', '6']));
-    await waitFor(() => h.sent.length === 6);
-    // 2 at once, then 4 more at 20/s: at least ~200 ms.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    await h.queue.add(job(['1', '2', '3', '4', '5']));
+    await waitFor(() => times.length === 5);
+    // Four at once, the fifth when the first has left the window (a second and the guard).
+    expect((times[3] ?? 0) - (times[0] ?? 0)).toBeLessThan(500);
+    expect((times[4] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(1000);
     await worker.close();
     await h.queue.close();
   });
