@@ -14,7 +14,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { authOf, html, raw, type Auth, type AuthContext, type Html } from './auth/index.js';
 import { layout } from './admin-layout.js';
 import { routeParam } from './handoffs-router.js';
-import { qrSvg } from './qr.js';
+import { POSTER_CSS, qrSvg } from './qr.js';
 import type { Catalogue } from '../catalogue/load.js';
 import type { CatalogueProcedure } from '../catalogue/schema.js';
 import { formatFee, formatTime, summariseChannels } from '../catalogue/format.js';
@@ -493,29 +493,7 @@ ${field('Địa chỉ tiếp nhận', p.agencies.receivingAddress)}${field('Đ�
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Poster — ${title} — ${unit.name}</title>
 <style>
-@page{size:A4 portrait;margin:12mm}
-*{box-sizing:border-box}
-body{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#111;background:#e9ecef}
-.toolbar{background:#a4161a;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;flex-wrap:wrap;align-items:center}
-.toolbar a{color:#fff}.toolbar .warn{background:#fff3cd;color:#5c3c00;padding:.2rem .5rem;border-radius:4px}
-.sheet{background:#fff;width:210mm;min-height:297mm;margin:1rem auto;padding:14mm 12mm;display:flex;flex-direction:column;gap:6mm}
-.unit{margin:0;font-size:15pt;font-weight:700;text-transform:uppercase;color:#a4161a;text-align:center}
-h1{margin:0;font-size:24pt;line-height:1.2;text-align:center}
-.summary{margin:0;font-size:13pt;text-align:center}
-.lead{margin:0;font-size:12pt;text-align:center;font-weight:600}
-.codes{display:flex;flex-wrap:wrap;gap:8mm;justify-content:center;align-items:flex-start}
-.qr{margin:0;width:56mm;text-align:center;break-inside:avoid;page-break-inside:avoid}
-.qr svg{width:52mm;height:52mm;display:block;margin:0 auto}
-.codes.few .qr{width:80mm}.codes.few .qr svg{width:72mm;height:72mm}
-.codes.many .qr{width:50mm}.codes.many .qr svg{width:44mm;height:44mm}
-.qr .channel{font-size:14pt;font-weight:700;margin:1mm 0 0}
-.qr .account{font-size:10pt;margin:0}
-.qr .how{font-size:10.5pt;margin:1.5mm 0 0}
-.qr .say{font-size:14pt;font-weight:700;margin:1mm 0 0;border:1.5px solid #111;border-radius:3mm;padding:1mm 2mm}
-.qr .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:7pt;word-break:break-all;margin:1.5mm 0 0;color:#333}
-.footer{margin-top:auto;font-size:10pt;text-align:center;color:#333}
-@media print{body{background:#fff}.toolbar{display:none}.sheet{margin:0;width:auto;min-height:auto;padding:0;height:270mm}}
-</style></head>
+${raw(POSTER_CSS)}</style></head>
 <body>
 <div class="toolbar"><a href="${back}">← Quay lại</a><span>In poster: bấm Ctrl+P (⌘P trên máy Mac), chọn máy in hoặc “Lưu dưới dạng PDF”, khổ A4.</span>${
       local ? html`<span class="warn">PUBLIC_BASE_URL chưa được đặt: mã QR của trang web đang trỏ tới máy này, người dân sẽ không mở được.</span>` : ''

@@ -19,7 +19,7 @@ import { authOf, html, raw, sendAuthError, type Auth, type AuthContext, type Htm
 import { layout } from './admin-layout.js';
 import { formatVietnamTime, routeParam } from './handoffs-router.js';
 import { messengerLink, widgetLink, zaloLink } from './catalogue-router.js';
-import { qrSvg, QR_MAX_TEXT } from './qr.js';
+import { POSTER_CSS, qrSvg, QR_MAX_TEXT } from './qr.js';
 import { canExportSurveys, canViewSurveys } from './survey-access.js';
 import { barChart, columnChart, type Bar, type Tone } from './svg-charts.js';
 import type { AuditInput } from '../store/audit-repository.js';
@@ -570,31 +570,7 @@ function normaliseDossierCode(raw: string): string {
   return raw.normalize('NFC').replace(/\s+/gu, '').toUpperCase();
 }
 
-const POSTER_STYLE = raw(`<style>
-@page{size:A4 portrait;margin:12mm}
-*{box-sizing:border-box}
-body{font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#111;background:#e9ecef}
-.toolbar{background:#a4161a;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;flex-wrap:wrap;align-items:center}
-.toolbar a{color:#fff}.toolbar .warn{background:#fff3cd;color:#5c3c00;padding:.2rem .5rem;border-radius:4px}
-.sheet{background:#fff;width:210mm;min-height:297mm;margin:1rem auto;padding:14mm 12mm;display:flex;flex-direction:column;gap:6mm}
-.unit{margin:0;font-size:15pt;font-weight:700;text-transform:uppercase;color:#a4161a;text-align:center}
-h1{margin:0;font-size:24pt;line-height:1.2;text-align:center}
-.summary{margin:0;font-size:13pt;text-align:center}
-.dossier{margin:0;font-size:15pt;text-align:center;font-weight:700}
-.lead{margin:0;font-size:12pt;text-align:center;font-weight:600}
-.codes{display:flex;flex-wrap:wrap;gap:8mm;justify-content:center;align-items:flex-start}
-.qr{margin:0;width:56mm;text-align:center;break-inside:avoid;page-break-inside:avoid}
-.qr svg{width:52mm;height:52mm;display:block;margin:0 auto}
-.codes.few .qr{width:80mm}.codes.few .qr svg{width:72mm;height:72mm}
-.codes.many .qr{width:50mm}.codes.many .qr svg{width:44mm;height:44mm}
-.qr .channel{font-size:14pt;font-weight:700;margin:1mm 0 0}
-.qr .account{font-size:10pt;margin:0}
-.qr .how{font-size:10.5pt;margin:1.5mm 0 0}
-.qr .say{font-size:14pt;font-weight:700;margin:1mm 0 0;border:1.5px solid #111;border-radius:3mm;padding:1mm 2mm;overflow-wrap:anywhere}
-.qr .url{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:7pt;word-break:break-all;margin:1.5mm 0 0;color:#333}
-.footer{margin-top:auto;font-size:10pt;text-align:center;color:#333}
-@media print{body{background:#fff}.toolbar{display:none}.sheet{margin:0;width:auto;min-height:auto;padding:0;height:270mm}}
-</style>`);
+const POSTER_STYLE = raw(`<style>\n${POSTER_CSS}</style>`);
 
 // --- the router ---------------------------------------------------------------------------------
 
