@@ -7,6 +7,9 @@
 // the page (deterministic ids, so a page done twice queues nothing twice), then the cursor moves.
 // A crash resumes at the cursor; the whole audience is never in memory. Website recipients get
 // no job: nothing can be pushed to them, they are held for their next visit at once.
+// With a look-ahead, the fan-out keeps only that much sending queued ahead of the accounts' rate
+// and then pauses, to resume at its cursor later: a large broadcast is turned into jobs at the
+// pace it is sent instead of in one burst that would take the machine from citizens' replies.
 // Ports only: the jobs layer (src/jobs/broadcast-queue.ts) supplies queues and Redis.
 import type { Reply } from '../channels/channel.js';
 import type { Announcement, AnnouncementStatus, DeliveryTarget } from './types.js';
@@ -78,6 +81,11 @@ export interface RuntimeOptions {
    * workers do not churn through a long queue that the account's rate holds back anyway.
    */
   sendRate?: (platform: 'messenger' | 'zalo') => number;
+  /**
+   * With `sendRate`: once every account of the last page has more than this much sending queued
+   * (ms, predicted from its rate), the fan-out pauses and returns when to resume. None: no pause.
+   */
+  lookaheadMs?: number;
   /** The sender's lease: a 'sending' delivery older than this is re-driven (then reconciled). */
   leaseMs: number;
   /** A pending delivery untouched this long is checked for a live job by the tick. */
@@ -88,14 +96,19 @@ export interface RuntimeOptions {
   log?: (event: string, fields: Record<string, string | number | boolean>) => void;
 }
 
+/** Where each account's queued sends end (epoch ms of the runtime's clock), kept across a pause. */
+export type FanoutHorizon = Record<string, number>;
+
 export type FanoutResult =
   | { kind: 'done'; pages: number; recipients: number }
+  /** Enough is queued: run the fan-out again in `resumeInMs`, with this horizon. */
+  | { kind: 'paused'; pages: number; recipients: number; resumeInMs: number; horizon: FanoutHorizon }
   | { kind: 'not_due'; at: Date }
   | { kind: 'not_active'; status: AnnouncementStatus | 'missing' };
 
 export interface BroadcastRuntime {
-  /** Runs (or resumes) the fan-out of one announcement. */
-  fanout(announcementId: number): Promise<FanoutResult>;
+  /** Runs (or resumes, with the horizon of its pause if any) the fan-out of one announcement. */
+  fanout(announcementId: number, horizon?: FanoutHorizon): Promise<FanoutResult>;
   /** The periodic pass: scheduled starts, stuck fan-outs, re-drives, completion, expiry. */
   tick(): Promise<{ started: number; redriven: number; completed: number; expired: number }>;
   /**
@@ -119,7 +132,7 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
   const redriveCursor = new Map<number, number>();
   const completionTimers = new Map<number, NodeJS.Timeout>();
 
-  async function fanout(announcementId: number): Promise<FanoutResult> {
+  async function fanout(announcementId: number, resumed?: FanoutHorizon): Promise<FanoutResult> {
     let a = await store.get(announcementId);
     if (!a) return { kind: 'not_active', status: 'missing' };
     if (a.status === 'scheduled') {
@@ -131,7 +144,7 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
     let pages = 0;
     let recipients = 0;
     /** Per account: when the next likely send may start (epoch ms). */
-    const horizon = new Map<number, number>();
+    const horizon = new Map<number, number>(Object.entries(resumed ?? {}).map(([k, v]) => [Number(k), v]));
     for (;;) {
       const page = await options.audiencePage({ unitId: a.unitId, groupIds: a.groupIds, platforms: a.channels, afterContactId: cursor, limit: pageSize });
       if (page.length === 0) break;
@@ -171,14 +184,18 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
       if (page.length < pageSize) break;
       // Give the rest of the process (replies) a turn between pages.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const LOOK = Number(process.env.BC_LOOKAHEAD ?? 0); // EXPERIMENT
-      if (LOOK > 0) {
-        const ahead = Math.max(0, ...[...horizon.values()].map((h) => h - now().getTime()));
-        if (ahead > LOOK) await new Promise<void>((resolve) => setTimeout(resolve, ahead - LOOK));
-      }
       // An officer may cancel while a long fan-out runs: stop queuing.
       const current = await store.get(announcementId);
       if (!current || current.status !== 'fanning_out') return { kind: 'not_active', status: current?.status ?? 'missing' };
+      // Enough queued for every account of this page: come back when it is nearly sent.
+      if (options.lookaheadMs !== undefined) {
+        const accounts = new Set(page.filter((m) => m.platform !== 'web').map((m) => m.accountId));
+        const t = now().getTime();
+        const ahead = accounts.size === 0 ? 0 : Math.min(...[...accounts].map((id) => (horizon.get(id) ?? t) - t));
+        if (ahead > options.lookaheadMs) {
+          return { kind: 'paused', pages, recipients, resumeInMs: Math.ceil(ahead - options.lookaheadMs), horizon: Object.fromEntries(horizon) };
+        }
+      }
     }
     await store.finishFanout(announcementId);
     // Nothing to send (only website recipients, or none at all): done at once.

@@ -6,12 +6,12 @@
 // throttled an account, and Zalo's OA promotion quota block. Send jobs themselves go on
 // the outbound queue, kind 'broadcast', one per delivery: bc-<announcement>-<contact>-<gen>,
 // where the generation grows only when the tick finds a delivery's job gone.
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PlatformName } from '../channels/platform-event.js';
 import { ADMIT_LUA, acquireSend, limiterKeys, limiterShape, type RateSpec } from '../store/rate-limiter.js';
-import { createBroadcastRuntime, type AudiencePage, type BroadcastJobs, type BroadcastRuntime } from '../broadcast/runtime.js';
+import { createBroadcastRuntime, type AudiencePage, type BroadcastJobs, type BroadcastRuntime, type FanoutHorizon } from '../broadcast/runtime.js';
 import { createBroadcastSender, type BroadcastGateway, type BroadcastSendJob, type SenderControls, type SenderStore } from '../broadcast/sender.js';
 import type { BroadcastRepository, DeliveryKey, DeliveryOutcome } from '../store/broadcast-repository.js';
 import { broadcastJobId, evalCached, rateKey, type OutboundHandlers, type OutboundJob, type OutboundQueue } from './outbound-queue.js';
@@ -20,7 +20,11 @@ import { tryLock } from '../store/redis-primitives.js';
 export const BROADCAST_QUEUE = 'broadcast';
 
 const jobSchemas = {
-  fanout: z.object({ announcementId: z.number().int().positive() }),
+  fanout: z.object({
+    announcementId: z.number().int().positive(),
+    /** Kept across a pause of a paced fan-out (runtime.ts: FanoutHorizon). */
+    horizon: z.record(z.string(), z.number()).optional(),
+  }),
   tick: z.object({}).passthrough(),
 } as const;
 
@@ -57,7 +61,8 @@ export class BroadcastQueue {
 export interface BroadcastWorkerOptions {
   redis: Redis;
   prefix: string;
-  fanout(announcementId: number): Promise<unknown>;
+  /** A result `{ kind: 'paused', resumeInMs, horizon }` puts the job back, delayed, with that horizon. */
+  fanout(announcementId: number, horizon?: FanoutHorizon): Promise<unknown>;
   tick(): Promise<unknown>;
   lockDurationMs?: number;
   onError?(name: string, err: unknown): void;
@@ -65,8 +70,17 @@ export interface BroadcastWorkerOptions {
 
 export function createBroadcastWorker(options: BroadcastWorkerOptions): Worker {
   const { redis, prefix } = options;
-  const handle = async (job: Job): Promise<unknown> => {
-    if (job.name === 'fanout') return options.fanout(jobSchemas.fanout.parse(job.data).announcementId);
+  const handle = async (job: Job, token?: string): Promise<unknown> => {
+    if (job.name === 'fanout') {
+      const data = jobSchemas.fanout.parse(job.data);
+      const result = await options.fanout(data.announcementId, data.horizon);
+      const paused = PausedFanout.safeParse(result);
+      if (!paused.success) return result;
+      // Paced: enough is queued; the same job resumes at the cursor when it is nearly sent.
+      await job.updateData({ announcementId: data.announcementId, horizon: paused.data.horizon });
+      await job.moveToDelayed(Date.now() + paused.data.resumeInMs, token);
+      throw new DelayedError();
+    }
     if (job.name === 'tick') {
       // One tick at a time across workers; a late one is simply skipped.
       const lock = await tryLock(redis, `${prefix}:lock:broadcast-tick`, 10 * 60_000);
@@ -91,6 +105,8 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Worker {
   worker.on('closed', () => connection.disconnect());
   return worker;
 }
+
+const PausedFanout = z.object({ kind: z.literal('paused'), resumeInMs: z.number(), horizon: z.record(z.string(), z.number()) });
 
 // KEYS: cool-down, streak, probe. A refusal during a cool-down does not lengthen it; a new one
 // doubles the previous (up to the cap) and ends the probe that was let through.
@@ -148,6 +164,14 @@ if wait > 0 then
 end
 return {4, probe}
 `;
+/**
+ * A fan-out queues send jobs up to this far ahead of each account's sending, then pauses until
+ * they are nearly sent: a 10,000-recipient broadcast at 100/s is queued 1,000 at a time every
+ * ten seconds rather than all in its first second (docs/benchmarks.md: replies during a
+ * broadcast). With the limits off, or for a small audience, it never pauses.
+ */
+export const FANOUT_LOOKAHEAD_MS = 10_000;
+
 /** How long the others wait for a probe that never comes back (its worker died). */
 const PROBE_MS = 3000;
 
@@ -363,6 +387,8 @@ export interface BroadcastWorkersDeps {
     zaloMonthlyCap: number;
     /** Audience page size of the fan-out (1,000). */
     pageSize?: number;
+    /** Sending a paced fan-out keeps queued ahead of each account's rate (FANOUT_LOOKAHEAD_MS). */
+    fanoutLookaheadMs?: number;
   };
   /** The clock (tests move it; production leaves it). */
   now?: () => Date;
@@ -391,6 +417,7 @@ export async function startBroadcastWorkers(deps: BroadcastWorkersDeps): Promise
     idleMs: Math.max(2 * settings.tickMs, settings.leaseMs, settings.lockDurationMs),
     ...(settings.pageSize ? { pageSize: settings.pageSize } : {}),
     sendRate: (platform) => 1000 / limiterShape(deps.rates[platform]).intervalMs,
+    lookaheadMs: settings.fanoutLookaheadMs ?? FANOUT_LOOKAHEAD_MS,
     ...(deps.now ? { now: deps.now } : {}),
     log: (event, fields) => deps.log('info', event, fields),
   });
@@ -427,7 +454,7 @@ export async function startBroadcastWorkers(deps: BroadcastWorkersDeps): Promise
   const worker = createBroadcastWorker({
     redis,
     prefix,
-    fanout: (id) => runtime.fanout(id),
+    fanout: (id, horizon) => runtime.fanout(id, horizon),
     tick: () => runtime.tick(),
     lockDurationMs: settings.lockDurationMs,
     onError: (name, err) => deps.log('error', 'broadcast job failed', { job: name, err: err instanceof Error ? err.message : 'unknown' }),
