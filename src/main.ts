@@ -8,10 +8,11 @@ import { createLogger, type Logger } from './logger.js';
 import { buildServices, type Services } from './services.js';
 import { createApp } from './http/create-app.js';
 import { createWebChannelRouter } from './channels/web/web-channel-router.js';
-import { createMaintenanceQueue, createMaintenanceWorker, scheduleMaintenance } from './jobs/maintenance-queue.js';
+import { createMaintenanceQueue, createMaintenanceWorker, maintenanceScheduler, scheduleMaintenance } from './jobs/maintenance-queue.js';
 import { InboundQueue, createInboundWorker } from './jobs/inbound-queue.js';
 import { OutboundQueue, createOutboundWorker, sendRates } from './jobs/outbound-queue.js';
 import { BroadcastQueue, startBroadcastWorkers } from './jobs/broadcast-queue.js';
+import { errorReporter, keepSchedulers, type ErrorReporter } from './jobs/upkeep.js';
 import { createDossierNotices, startDossierNotifyWorker, type DossierNotices } from './jobs/dossier-notify-queue.js';
 import { createGroupsRouter } from './admin/groups-router.js';
 import { createGroupsApiRouter } from './api/groups-api.js';
@@ -49,7 +50,7 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-async function startWorkers(services: Services, platforms: Platforms, outbound: OutboundQueue, notices: DossierNotices): Promise<() => Promise<void>> {
+async function startWorkers(services: Services, platforms: Platforms, outbound: OutboundQueue, notices: DossierNotices, errors: ErrorReporter): Promise<() => Promise<void>> {
   const { config, logger, redis } = services;
   const prefix = `${config.REDIS_KEY_PREFIX}:bull`;
   // WORKER_TASKS: citizens' messages and replies ('chat') and broadcasts may run in separate
@@ -101,7 +102,7 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
     available: () => services.db.ping().then(() => true, () => false),
     lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
     onRecovered: (count) => logger.warn({ count }, 'inbound: drains scheduled for citizens left waiting'),
-    onError: (err) => logger.warn({ err: err.message }, 'inbound worker error'),
+    onError: (err) => errors.report('inbound worker', err),
   });
   const outboundWorker = createOutboundWorker({
     redis: redis.client,
@@ -130,8 +131,18 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
     handlers: { purgeQueries: (days) => services.queryLog.purgeOlderThan(days) },
     onResult: (name, result) => logger.info({ job: name, result }, 'maintenance job done'),
   });
+  errors.watch('outbound worker', outboundWorker, outboundWorker.companion);
+  errors.watch('broadcast worker', broadcasts?.worker);
+  errors.watch('dossier notices', noticeWorker.worker, noticeWorker.queue);
+  errors.watch('maintenance', worker, queue);
+  // Periodic jobs re-created if Redis comes back without them (src/jobs/upkeep.ts).
+  const keeper = keepSchedulers(
+    [maintenanceScheduler(queue, config.QUERY_RETENTION_DAYS), noticeWorker.scheduler, ...(broadcasts ? [broadcasts.scheduler] : [])],
+    (level, event, fields) => logger[level](fields, event),
+  );
   logger.info('workers started');
   return async () => {
+    keeper.stop();
     await inboundWorker?.close();
     await outboundWorker.close();
     await broadcasts?.close();
@@ -166,8 +177,15 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
     ...(options.fetch ? { fetch: options.fetch } : {}),
     log: (level, event, fields) => log[level](fields, event),
   });
+  // BullMQ's 'error' events (each failed reconnect while Redis is down): a line when they start,
+  // a count a minute, instead of one stderr line per event (src/jobs/upkeep.ts).
+  const errors = errorReporter((level, event, fields) => log[level](fields, event));
+  errors.watch('outbound queue', outbound.queue, outbound.replies);
+  errors.watch('inbound queue', inbound.queue);
+  errors.watch('broadcast queue', broadcastQueue.queue);
   const stops: Array<() => Promise<void>> = [
     async () => {
+      errors.stop();
       await inbound.close();
       await outbound.close();
       await broadcastQueue.close();
@@ -176,7 +194,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
   let server: http.Server | undefined;
   let url: string | undefined;
   try {
-    if (role === 'worker' || config.RUN_WORKERS) stops.unshift(await startWorkers(services, platforms, outbound, notices));
+    if (role === 'worker' || config.RUN_WORKERS) stops.unshift(await startWorkers(services, platforms, outbound, notices, errors));
     if (role === 'serve') {
       const first = await ensureFirstAdmin(services.staff, log);
       if (first) {

@@ -15,6 +15,7 @@ import { createBroadcastRuntime, type AudiencePage, type BroadcastJobs, type Bro
 import { createBroadcastSender, type BroadcastGateway, type BroadcastSendJob, type SenderControls, type SenderStore } from '../broadcast/sender.js';
 import type { BroadcastRepository, DeliveryKey, DeliveryOutcome } from '../store/broadcast-repository.js';
 import { broadcastJobId, evalCached, rateKey, type OutboundHandlers, type OutboundJob, type OutboundQueue } from './outbound-queue.js';
+import type { SchedulerSpec } from './upkeep.js';
 import { tryLock } from '../store/redis-primitives.js';
 
 export const BROADCAST_QUEUE = 'broadcast';
@@ -398,6 +399,10 @@ export interface BroadcastWorkersDeps {
 export interface BroadcastWorkers {
   runtime: BroadcastRuntime;
   broadcastQueue: BroadcastQueue;
+  /** The fan-out and tick worker (its 'error' events are the caller's to report). */
+  worker: Worker;
+  /** The tick's job scheduler, checked by the upkeep (src/jobs/upkeep.ts). */
+  scheduler: SchedulerSpec;
   /** OutboundHandlers.broadcast: one step of a delivery job. */
   step: NonNullable<OutboundHandlers['broadcast']>;
   close(): Promise<void>;
@@ -459,10 +464,17 @@ export async function startBroadcastWorkers(deps: BroadcastWorkersDeps): Promise
     lockDurationMs: settings.lockDurationMs,
     onError: (name, err) => deps.log('error', 'broadcast job failed', { job: name, err: err instanceof Error ? err.message : 'unknown' }),
   });
-  await broadcastQueue.scheduleTick(settings.tickMs);
+  const scheduler: SchedulerSpec = {
+    name: 'broadcast-tick',
+    exists: async () => (await broadcastQueue.queue.getJobScheduler('broadcast-tick')) !== undefined,
+    ensure: () => broadcastQueue.scheduleTick(settings.tickMs),
+  };
+  await scheduler.ensure();
   return {
     runtime,
     broadcastQueue,
+    worker,
+    scheduler,
     step: (job) =>
       sender.step({ announcementId: job.delivery.announcementId, contactId: job.delivery.contactId, accountId: job.accountId, platform: job.platform, userId: job.userId, slotAt: job.slotAt }),
     close: async () => {

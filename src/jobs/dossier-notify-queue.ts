@@ -5,6 +5,7 @@
 // job id dn-<notice>-<generation> — so that notices share the replies' rate limits, retries and
 // error classification. The outbound worker's send handler hands such a body to the notifier
 // (withNoticeSends), which renders, claims, sends and records it.
+import type { SchedulerSpec } from './upkeep.js';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -121,10 +122,17 @@ export async function startDossierNotifyWorker(options: {
   notifier: Pick<DossierNotifier, 'tick'>;
   tickMs: number;
   onError?(err: unknown): void;
-}): Promise<{ queue: Queue; close(): Promise<void> }> {
+}): Promise<{ queue: Queue; worker: Worker; scheduler: SchedulerSpec; close(): Promise<void> }> {
   const { redis, prefix } = options;
   const queue = new Queue(DOSSIER_NOTIFY_QUEUE, { connection: redis, prefix });
-  await queue.upsertJobScheduler('dossier-notify-tick', { every: options.tickMs }, { name: 'tick', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  const scheduler: SchedulerSpec = {
+    name: 'dossier-notify-tick',
+    exists: async () => (await queue.getJobScheduler('dossier-notify-tick')) !== undefined,
+    ensure: async () => {
+      await queue.upsertJobScheduler('dossier-notify-tick', { every: options.tickMs }, { name: 'tick', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    },
+  };
+  await scheduler.ensure();
   const connection = redis.duplicate({ maxRetriesPerRequest: null });
   const worker = new Worker(
     DOSSIER_NOTIFY_QUEUE,
@@ -136,6 +144,8 @@ export async function startDossierNotifyWorker(options: {
   worker.on('closed', () => connection.disconnect());
   return {
     queue,
+    worker,
+    scheduler,
     close: async () => {
       await worker.close();
       await queue.close();

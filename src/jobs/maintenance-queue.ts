@@ -3,6 +3,7 @@
 // This folder is the only importer of bullmq.
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { SchedulerSpec } from './upkeep.js';
 import { z } from 'zod';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -32,6 +33,15 @@ export async function scheduleMaintenance(queue: Queue, retentionDays: number): 
     { pattern: '0 3 * * *', tz: 'Asia/Ho_Chi_Minh' },
     { name: 'purge-queries', data: { days: retentionDays } },
   );
+}
+
+/** The nightly purge's scheduler, for the upkeep (src/jobs/upkeep.ts). */
+export function maintenanceScheduler(queue: Queue, retentionDays: number): SchedulerSpec {
+  return {
+    name: 'purge-queries-daily',
+    exists: async () => (await queue.getJobScheduler('purge-queries-daily')) !== undefined,
+    ensure: () => scheduleMaintenance(queue, retentionDays),
+  };
 }
 
 export function createMaintenanceQueue(connection: Redis, prefix: string): Queue {
