@@ -40,18 +40,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPostgres(url: string, schema?: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // The schema (tests give each run its own) is a startup parameter of every connection, so no
+  // query has to set it after connecting (a query racing the pool's first one).
+  const pool = new pg.Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Readiness reports outages.
   });
-  if (schema) {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    pool.on('connect', (client) => {
-      void client.query(`SET search_path TO ${schema}`);
-    });
-    // Clients created before the listener was attached (the one above) get it too.
-    await pool.query(`SET search_path TO ${schema}`);
-  }
+  if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   const run = async <T>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[]): Promise<T[]> => {
     const res = await client.query(sql, params ? [...params] : undefined);
     return res.rows as T[];
@@ -73,7 +68,6 @@ async function openPostgres(url: string, schema?: string): Promise<Database> {
       };
       client.on('error', onError);
       try {
-        if (schema) await client.query(`SET search_path TO ${schema}`);
         await client.query('BEGIN');
         const result = await fn({
           query: (sql, params) => run(client, sql, params),
