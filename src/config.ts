@@ -22,6 +22,8 @@ export const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_BASE_URL: urlWithProtocol(['http:', 'https:']).optional(),
   DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).optional(),
+  /** PostgreSQL connections per process (web or worker); PGlite has one. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   REDIS_AUTOSTART: bool.default(true),
@@ -77,6 +79,8 @@ export const ConfigSchema = z.object({
     .pipe(z.array(z.enum(['chat', 'broadcasts'], { message: 'chỉ gồm chat và/hoặc broadcasts, cách nhau bởi dấu phẩy' })).min(1, 'cần ít nhất một việc: chat, broadcasts')),
   /** Sends in progress at once per worker process. */
   OUTBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Citizens whose messages a worker process handles at once (each holds that citizen's inbox lock). */
+  INBOUND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(8),
   /** A job of a worker that died comes back after this long (BullMQ lock and stalled check). */
   JOB_LOCK_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   /** A broadcast send claimed longer ago than this is in doubt: its worker died mid-send. */

@@ -101,6 +101,7 @@ async function startWorkers(services: Services, platforms: Platforms, outbound: 
     // While PostgreSQL is unreachable an event waits for it instead of counting as failing.
     available: () => services.db.ping().then(() => true, () => false),
     lockDurationMs: config.JOB_LOCK_SECONDS * 1000,
+    concurrency: config.INBOUND_CONCURRENCY,
     onRecovered: (count) => logger.warn({ count }, 'inbound: drains scheduled for citizens left waiting'),
     onError: (err) => errors.report('inbound worker', err),
   });

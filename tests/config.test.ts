@@ -21,6 +21,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);
   });
 
+  it('sizes the database pool and the inbound drains from settings, within bounds', () => {
+    expect(loadConfig({})).toMatchObject({ DATABASE_POOL_SIZE: 10, INBOUND_CONCURRENCY: 8 });
+    expect(loadConfig({ DATABASE_POOL_SIZE: '25', INBOUND_CONCURRENCY: '32' })).toMatchObject({ DATABASE_POOL_SIZE: 25, INBOUND_CONCURRENCY: 32 });
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+    expect(() => loadConfig({ INBOUND_CONCURRENCY: 'nhiều' })).toThrow(/INBOUND_CONCURRENCY/);
+  });
+
   it('requires a secret key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SECRET_KEY/);
     expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: 'x'.repeat(32) }).NODE_ENV).toBe('production');

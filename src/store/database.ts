@@ -28,6 +28,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** PostgreSQL schema to use (tests isolate themselves with their own). */
   schema?: string;
+  /** PostgreSQL: connections this process may open (default 10). */
+  poolSize?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
@@ -36,13 +38,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw new Error(`invalid schema name: ${options.schema}`);
   }
-  return options.url ? openPostgres(options.url, options.schema) : openPglite(options.dataDir, options.schema);
+  return options.url ? openPostgres(options.url, options.schema, options.poolSize) : openPglite(options.dataDir, options.schema);
 }
 
-async function openPostgres(url: string, schema?: string): Promise<Database> {
+async function openPostgres(url: string, schema?: string, poolSize = 10): Promise<Database> {
   // The schema (tests give each run its own) is a startup parameter of every connection, so no
   // query has to set it after connecting (a query racing the pool's first one).
-  const pool = new pg.Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Readiness reports outages.
   });

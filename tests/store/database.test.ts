@@ -79,4 +79,21 @@ describe('openDatabase', () => {
   it('rejects a schema name that is not an identifier', async () => {
     await expect(openDatabase({ dataDir: 'memory://', schema: 'x; DROP TABLE units' })).rejects.toThrow(/invalid schema/);
   });
+
+  it('opens at most poolSize PostgreSQL connections, each already in its schema', async () => {
+    const own = isolatedName('pool');
+    const db = await openDatabase({ url: TEST_DATABASE_URL, schema: own, poolSize: 2 });
+    try {
+      const rows = await Promise.all(
+        Array.from({ length: 6 }, () => db.query<{ pid: number; schema: string }>(`SELECT pg_backend_pid() AS pid, current_schema() AS schema FROM pg_sleep(0.05)`)),
+      );
+      const pids = new Set(rows.map((r) => r[0]!.pid));
+      expect(pids.size).toBeLessThanOrEqual(2);
+      expect(pids.size).toBeGreaterThanOrEqual(1);
+      expect(new Set(rows.map((r) => r[0]!.schema))).toEqual(new Set([own]));
+    } finally {
+      await db.query(`DROP SCHEMA IF EXISTS ${own} CASCADE`);
+      await db.close();
+    }
+  });
 });
