@@ -271,6 +271,14 @@ export function createPlatforms(services: Services, config: Config, logger: Logg
     onResult: (job, result) => {
       if (result.status !== 'sent') logger.warn({ platform: job.platform, kind: job.kind, status: result.status, code: 'code' in result ? result.code : undefined }, 'send not delivered');
     },
+    // A message left in doubt by a worker that died mid-send is looked for in the conversation first.
+    recentMessages: (job) => gateway.recentMessages(job.accountId, job.platform, job.userId),
+    onInDoubt: (job, verdict, code) => {
+      const fields = { platform: job.platform, kind: job.kind, accountId: job.accountId, verdict, ...(code ? { reason: code } : {}) };
+      // Sent again without knowing whether the first copy arrived: the citizen may get it twice.
+      if (verdict === 'unreadable' || verdict === 'unverifiable') logger.warn({ ...fields, code: 'REPLY_IN_DOUBT_RESENT' }, 'message in doubt sent again unverified');
+      else logger.info({ ...fields, code: 'REPLY_IN_DOUBT' }, 'message in doubt settled from the conversation history');
+    },
   };
 
   // The routes always exist; without the app's secrets every request fails closed (401).

@@ -6,8 +6,11 @@
 // replies keep a share of the window ahead of broadcasts. Each send's classified outcome
 // decides: retry with backoff and jitter, drop (and maybe mark the contact unreachable), pause
 // the account, or refresh the Zalo token and retry once. A job holds one turn's messages in
-// order and remembers how many were sent, so a retry never sends a message twice. A broadcast
-// job names one delivery of an announcement instead of carrying bodies: the broadcast sender
+// order and remembers how many were sent, so a retry never sends a message twice. Before each
+// message it records the attempt in the job; a job that starts again with its attempt still open
+// (its worker died mid-send, or the platform timed out) asks the platform's conversation history
+// whether that message arrived before sending it again (docs/decisions/009-reply-in-doubt.md).
+// A broadcast job names one delivery of an announcement instead of carrying bodies: the broadcast sender
 // (src/broadcast/sender.ts) decides, claims, sends and records its outcome, and may ask for the
 // job to come back later (rate, cool-down, 06:00 for Zalo).
 import { DelayedError, Queue, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
@@ -15,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { PlatformName, type SendOutcome } from '../channels/platform-event.js';
 import { acquireSend, evalScript, type RateSpec } from '../store/rate-limiter.js';
-import type { SendStep } from '../broadcast/sender.js';
+import type { HistoryLookup, SendStep } from '../broadcast/sender.js';
 
 /** Broadcast deliveries (and any bulk send). */
 export const OUTBOUND_QUEUE = 'outbound';
@@ -40,6 +43,11 @@ export const OutboundJob = z.object({
   delivery: z.object({ announcementId: z.number().int().positive(), contactId: z.number().int().positive() }).optional(),
   /** Broadcast: the send slot reserved in the account's schedule while the job waits for it. */
   slotAt: z.number().optional(),
+  /**
+   * The send of bodies[index] began at `at` (epoch ms) and its outcome is not recorded yet: found
+   * open when the job starts, that message is in doubt.
+   */
+  attempt: z.object({ index: z.number().int().nonnegative(), at: z.number() }).optional(),
 }).refine((j) => j.bodies.length > 0 || (j.kind === 'broadcast' && j.delivery !== undefined), { message: 'a job needs bodies or a delivery' });
 export type OutboundJob = z.infer<typeof OutboundJob>;
 
@@ -60,6 +68,74 @@ export interface OutboundHandlers {
   onResult?(job: OutboundJob, result: OutboundResult): void;
   /** Runs one step of a broadcast delivery job (kind 'broadcast' with `delivery`). */
   broadcast?(job: OutboundJob & { delivery: { announcementId: number; contactId: number } }): Promise<SendStep>;
+  /**
+   * The latest messages between the job's account and user (Conversations API / Zalo
+   * conversation), asked before resending a message in doubt. Without it a message in doubt is
+   * sent again (as when the history cannot be read).
+   */
+  recentMessages?(job: OutboundJob): Promise<HistoryLookup>;
+  /** A message in doubt was settled: for logs and counts (no personal data). */
+  onInDoubt?(job: OutboundJob, verdict: InDoubtVerdict, code?: string): void;
+}
+
+/**
+ * How a message in doubt was settled: found in the history (not sent again), absent (sent), or
+ * sent again unverified because the history could not be read or the body has no text to look for.
+ */
+export type InDoubtVerdict = 'delivered' | 'absent' | 'unreadable' | 'unverifiable';
+const VERDICTS: readonly InDoubtVerdict[] = ['delivered', 'absent', 'unreadable', 'unverifiable'];
+
+/** Messages in doubt settled by every worker, per verdict (a Redis hash, for metrics). */
+export function inDoubtCountsKey(prefix: string): string {
+  return `${prefix}:metrics:reply-in-doubt`;
+}
+
+/** The counts of messages in doubt per verdict since the deployment's Redis began. */
+export async function readInDoubtCounts(redis: Redis, prefix: string): Promise<Record<InDoubtVerdict, number>> {
+  const raw = await redis.hgetall(inDoubtCountsKey(prefix));
+  const counts = { delivered: 0, absent: 0, unreadable: 0, unverifiable: 0 };
+  for (const v of VERDICTS) counts[v] = Number(raw[v] ?? 0) || 0;
+  return counts;
+}
+
+/**
+ * What the platform's history shows for a body we render: the text of a text message (with or
+ * without quick replies or Zalo buttons) or of a button template. 'none' for a message without
+ * text (an image); 'delegated' for a body that is no platform message at all (a dossier notice
+ * names its notice and the notifier settles its own doubt, docs/decisions/007).
+ */
+export function historyText(body: unknown): { kind: 'text'; text: string } | { kind: 'none' } | { kind: 'delegated' } {
+  const message = isRecord(body) ? body['message'] : undefined;
+  if (!isRecord(message)) return { kind: 'delegated' };
+  const attachment = message['attachment'];
+  const payload = isRecord(attachment) ? attachment['payload'] : undefined;
+  const text = typeof message['text'] === 'string' ? message['text'] : isRecord(payload) && typeof payload['text'] === 'string' ? payload['text'] : '';
+  const clean = comparable(text);
+  return clean === '' ? { kind: 'none' } : { kind: 'text', text: clean };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Texts compared as a person reads them: NFC, line ends and outer spaces aside. */
+function comparable(text: string): string {
+  return text.normalize('NFC').replace(/\r\n?/g, '\n').trim();
+}
+
+/**
+ * A failed send after which the message may or may not have reached the platform (no answer, a
+ * 5xx, Graph's "unknown" 1/2, an unreadable answer): its attempt stays open. Any other failure
+ * (throttling, busy slots, a refused token) certainly sent nothing.
+ */
+export function sendUncertain(code: string): boolean {
+  return /^(fb:)?(timeout|network)$/.test(code) || /^(fb:)?http_5\d\d/.test(code) || /^fb:[12](\/|$)/.test(code) || /_unparsable$/.test(code);
+}
+
+/** The job data without an open attempt. */
+function settled(data: OutboundJob): OutboundJob {
+  const { attempt: _settled, ...rest } = data;
+  return rest;
 }
 
 export const RATE_LIMITS: Record<PlatformName, RateSpec> = {
@@ -156,6 +232,11 @@ export interface OutboundWorkerOptions {
   rates?: Partial<Record<PlatformName, RateSpec>>;
   /** BullMQ lock (and stalled-check interval): a dead worker's jobs come back after this. */
   lockDurationMs?: number;
+  /**
+   * How far before an attempt began a message found in the history still counts as that attempt's
+   * (clocks of ours and the platform's; Graph gives whole seconds). Default 5 s.
+   */
+  inDoubtSkewMs?: number;
 }
 
 /** A wait for the account's limiter up to this long is spent inside the job, beyond it the job is delayed. */
@@ -183,6 +264,53 @@ export class OutboundWorker extends Worker {
 export function createOutboundWorker(options: OutboundWorkerOptions): OutboundWorker {
   const { redis, prefix, handlers } = options;
   const rates = { ...RATE_LIMITS, ...options.rates };
+  const skewMs = options.inDoubtSkewMs ?? 5_000;
+  const settle = async (data: OutboundJob, verdict: InDoubtVerdict, code?: string): Promise<void> => {
+    handlers.onInDoubt?.(data, verdict, code);
+    // Counted across processes (the worker role serves no /metrics); a failed count is no reason to fail the send.
+    await redis.hincrby(inDoubtCountsKey(prefix), verdict, 1).catch(() => undefined);
+  };
+
+  /**
+   * Did the message of an open attempt reach the citizen (then its id joins `messageIds`)? Looks
+   * for it in the conversation: a message of ours with the same text, from the attempt's start
+   * (less the skew) on, beyond the copies of that text the job sent before it. Anything short of
+   * a readable history and a comparable text resends: a citizen's reply lost is worse than one
+   * repeated (docs/decisions/009).
+   */
+  const reconcile = async (data: OutboundJob, attempt: { index: number; at: number }, messageIds: Array<string | null>): Promise<boolean> => {
+    const body = historyText(data.bodies[attempt.index]);
+    if (body.kind !== 'text') {
+      await settle(data, 'unverifiable', body.kind);
+      return false;
+    }
+    let history: HistoryLookup;
+    try {
+      history = handlers.recentMessages ? await handlers.recentMessages(data) : { kind: 'error', code: 'no_history' };
+    } catch {
+      history = { kind: 'error', code: 'exception' };
+    }
+    if (history.kind === 'error') {
+      await settle(data, 'unreadable', history.code);
+      return false;
+    }
+    const since = attempt.at - skewMs;
+    const found = history.messages.filter((m) => m.fromUs && m.at.getTime() >= since && comparable(m.text) === body.text);
+    // The same text sent earlier in this job may be in the window too: only a further copy is this one.
+    const before = data.bodies.slice(0, attempt.index).filter((b) => {
+      const t = historyText(b);
+      return t.kind === 'text' && t.text === body.text;
+    }).length;
+    if (found.length > before) {
+      await settle(data, 'delivered');
+      // Newest first on both platforms: the oldest copy past the earlier ones is this attempt's.
+      const oldestFirst = [...found].sort((a, b) => a.at.getTime() - b.at.getTime());
+      messageIds.push(oldestFirst[before]?.id || null);
+      return true;
+    }
+    await settle(data, 'absent');
+    return false;
+  };
 
   const process = async (job: Job, token?: string): Promise<OutboundResult | { status: 'broadcast'; result: string }> => {
     let data = OutboundJob.parse(job.data);
@@ -220,20 +348,46 @@ export function createOutboundWorker(options: OutboundWorkerOptions): OutboundWo
         await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError();
       }
-      const outcome = await handlers.send(data, data.bodies[data.sent]);
+      if (data.attempt) {
+        // An attempt of an earlier run, never recorded: its worker died mid-send (or the send's
+        // outcome was uncertain). Ask the platform before sending that message again. (Asked once
+        // the limiter admits the send, so that a job put off by it asks only when it comes back.)
+        const open = data.attempt;
+        data = settled(data);
+        if (open.index === data.sent && (await reconcile(data, open, messageIds))) {
+          data = { ...data, sent: data.sent + 1 };
+          await job.updateData(data);
+          continue;
+        }
+      }
+      const body = data.bodies[data.sent];
+      // The one extra round trip per send: from here until its outcome is recorded the message is
+      // in doubt. A body that is no platform message settles its own doubt (historyText).
+      const tracked = historyText(body).kind !== 'delegated';
+      if (tracked) {
+        data = { ...data, attempt: { index: data.sent, at: Date.now() } };
+        await job.updateData(data);
+      }
+      const outcome = await handlers.send(data, body);
       if (outcome.kind === 'sent') {
         messageIds.push(outcome.messageId);
-        data = { ...data, sent: data.sent + 1 };
+        data = settled({ ...data, sent: data.sent + 1 });
         await job.updateData(data);
         continue;
       }
       if (outcome.kind === 'refresh' && !data.refreshed) {
         await handlers.refreshToken(data);
-        data = { ...data, refreshed: true };
+        data = settled({ ...data, refreshed: true });
         await job.updateData(data);
         continue;
       }
       if (outcome.kind === 'retry') {
+        // Nothing was sent: the next run sends without asking. After an uncertain failure the
+        // attempt stays open and the next run asks the platform first.
+        if (tracked && !sendUncertain(outcome.code)) {
+          data = settled(data);
+          await job.updateData(data);
+        }
         if (outcome.retryAfterMs && outcome.retryAfterMs > 0) {
           await job.moveToDelayed(Date.now() + outcome.retryAfterMs, token);
           throw new DelayedError();
