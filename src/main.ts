@@ -10,6 +10,8 @@ import { createApp } from './http/create-app.js';
 import { createWebChannelRouter } from './channels/web/web-channel-router.js';
 import { createMaintenanceQueue, createMaintenanceWorker, maintenanceScheduler, scheduleMaintenance } from './jobs/maintenance-queue.js';
 import { InboundQueue, createInboundWorker } from './jobs/inbound-queue.js';
+import { InboundSpoolDrain } from './jobs/inbound-spool-drain.js';
+import { InboundSpoolRepository } from './store/inbound-spool.js';
 import { OutboundQueue, createOutboundWorker, sendRates } from './jobs/outbound-queue.js';
 import { BroadcastQueue, startBroadcastWorkers } from './jobs/broadcast-queue.js';
 import { errorReporter, keepSchedulers, type ErrorReporter } from './jobs/upkeep.js';
@@ -197,6 +199,23 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
   try {
     if (role === 'worker' || config.RUN_WORKERS) stops.unshift(await startWorkers(services, platforms, outbound, notices, errors));
     if (role === 'serve') {
+      // Webhook events Redis cannot take are kept in PostgreSQL and moved to the inbound queue
+      // once it answers again (issue #8); the web role owns the intake, so it runs the drain.
+      const spool = new InboundSpoolRepository(services.db);
+      const spoolDrain = new InboundSpoolDrain({
+        spool,
+        // Platforms retry for up to a day and a half; keep the claim longer.
+        submit: (key, job) => inbound.submit(`${config.REDIS_KEY_PREFIX}:seen:${key}`, 48 * 3600, job),
+        redisReady: () => services.redis.client.status === 'ready',
+        log: (level, event, fields) => log[level](fields, event),
+      });
+      const onRedisReady = (): void => spoolDrain.redisReconnected();
+      services.redis.client.on('ready', onRedisReady);
+      spoolDrain.start();
+      stops.unshift(async () => {
+        services.redis.client.off('ready', onRedisReady);
+        await spoolDrain.stop();
+      });
       const first = await ensureFirstAdmin(services.staff, log);
       if (first) {
         // Printed once, on the very first start: the only time this password is ever shown.
@@ -227,6 +246,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
       const publicBaseUrl = (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
       const app = createApp({
         logger: log,
+        gauges: [{ name: 'motcua_inbound_spool_depth', help: 'Webhook events kept in PostgreSQL until Redis takes them', read: () => spool.depth() }],
         readiness: [
           { name: 'database', check: () => services.db.ping() },
           { name: 'redis', check: async () => void (await services.redis.client.ping()) },
@@ -319,6 +339,8 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
               findAccount: cachedAccountLookup((platform, externalId) => services.accounts.find(platform, externalId)),
               // Platforms retry for up to a day and a half; keep the claim longer.
               submit: (key, job) => inbound.submit(`${config.REDIS_KEY_PREFIX}:seen:${key}`, 48 * 3600, job),
+              // Redis unreachable or failing: the event is kept in PostgreSQL and acknowledged.
+              spool: spoolDrain,
               // An event older than its claim's TTL can only be a replay (issue #8): dropped.
               maxEventAgeMs: 48 * 3600 * 1000,
             },

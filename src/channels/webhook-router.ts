@@ -1,7 +1,9 @@
 // The platforms' webhook endpoints. Transport only: raw body → signature over the exact bytes
-// (fail closed) → JSON → the adapter's parser → intake (route, dedupe, enqueue) → 200.
-// 401 bad or missing signature, 400 malformed body, 413 over 1 MB, 503 when the event could not
-// be enqueued (the platform retries). Nothing here logs a body, a text or a user id.
+// (fail closed) → JSON → the adapter's parser → intake (route, dedupe, enqueue — or, while Redis
+// cannot take it, keep it in the PostgreSQL spool) → 200. 401 bad or missing signature, 400
+// malformed body, 413 over 1 MB, 503 when the event could be neither enqueued nor spooled (Redis
+// and the database both failing: Meta retries, Zalo does not). Nothing here logs a body, a text
+// or a user id.
 import express, { type Request, type Response, type Router } from 'express';
 import { errorBody, type ErrorCode } from '../errors.js';
 import { intakeEvents, type IntakeDeps } from './intake.js';
@@ -67,7 +69,7 @@ export function createWebhookRouter(deps: WebhookRouterDeps): Router {
       const report = await intakeEvents(platform, events, deps.intake);
       res.status(200).json({ ok: true, ...report });
     } catch (err) {
-      deps.logger?.error({ platform, err: err instanceof Error ? err.message : 'unknown' }, 'webhook: could not enqueue');
+      deps.logger?.error({ platform, err: err instanceof Error ? err.message : 'unknown' }, 'webhook: could not enqueue nor spool');
       send(res, 503, 'REDIS_UNAVAILABLE');
     }
   };

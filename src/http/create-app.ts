@@ -2,7 +2,7 @@
 // handler that answers with a coded JSON error and never a stack trace.
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { AppError, errorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -17,6 +17,8 @@ export interface AppDeps {
   /** Routers mounted at '/', in order (the web widget channel, later the webhooks and admin). */
   routers: Router[];
   metrics?: Registry;
+  /** Figures read at each scrape of /metrics (a failed read keeps the last value). */
+  gauges?: Array<{ name: string; help: string; read(): Promise<number> }>;
 }
 
 /** The default policy of /admin responses (see the header middleware below). */
@@ -28,6 +30,20 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', 'loopback');
   const metrics = deps.metrics ?? new Registry();
   if (!deps.metrics) collectDefaultMetrics({ register: metrics });
+  for (const g of deps.gauges ?? []) {
+    new Gauge({
+      name: g.name,
+      help: g.help,
+      registers: [metrics],
+      async collect() {
+        try {
+          this.set(await withTimeout(g.read(), 1000));
+        } catch {
+          // The source is away or slow (a database outage): the last value stays; /readyz says why.
+        }
+      },
+    });
+  }
 
   const httpLogger = pinoHttp({
     logger: deps.logger,
