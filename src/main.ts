@@ -12,7 +12,7 @@ import { createMaintenanceQueue, createMaintenanceWorker, maintenanceScheduler, 
 import { InboundQueue, createInboundWorker } from './jobs/inbound-queue.js';
 import { InboundSpoolDrain } from './jobs/inbound-spool-drain.js';
 import { InboundSpoolRepository } from './store/inbound-spool.js';
-import { OutboundQueue, createOutboundWorker, sendRates } from './jobs/outbound-queue.js';
+import { OutboundQueue, createOutboundWorker, readInDoubtCounts, sendRates } from './jobs/outbound-queue.js';
 import { BroadcastQueue, startBroadcastWorkers } from './jobs/broadcast-queue.js';
 import { errorReporter, keepSchedulers, type ErrorReporter } from './jobs/upkeep.js';
 import { createDossierNotices, startDossierNotifyWorker, type DossierNotices } from './jobs/dossier-notify-queue.js';
@@ -246,7 +246,16 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
       const publicBaseUrl = (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
       const app = createApp({
         logger: log,
-        gauges: [{ name: 'motcua_inbound_spool_depth', help: 'Webhook events kept in PostgreSQL until Redis takes them', read: () => spool.depth() }],
+        gauges: [
+          { name: 'motcua_inbound_spool_depth', help: 'Webhook events kept in PostgreSQL until Redis takes them', read: () => spool.depth() },
+          // Counted by every worker in Redis (workers serve no /metrics): replies found in doubt
+          // after a crash, by how they were settled (docs/decisions/009).
+          ...(['delivered', 'absent', 'unreadable', 'unverifiable'] as const).map((verdict) => ({
+            name: `motcua_reply_in_doubt_${verdict}`,
+            help: `Reply messages found in doubt and settled as ${verdict} (${verdict === 'unreadable' || verdict === 'unverifiable' ? 'sent again unverified' : verdict === 'delivered' ? 'not sent again' : 'sent'})`,
+            read: async () => (await readInDoubtCounts(services.redis.client, prefix))[verdict],
+          })),
+        ],
         readiness: [
           { name: 'database', check: () => services.db.ping() },
           { name: 'redis', check: async () => void (await services.redis.client.ping()) },

@@ -1,6 +1,7 @@
 // The `serve` role end to end: real catalogue, search, engine, PGlite and Redis over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { inDoubtCountsKey } from '../../src/jobs/outbound-queue.js';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -35,6 +36,19 @@ describe('motcua serve', () => {
     const ready = await fetch(`${srv.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok' } });
+  });
+
+  it('shows on /metrics the spool depth and the replies the workers settled in doubt', async () => {
+    const redis = srv.running.services.redis.client;
+    const prefix = `${srv.running.services.config.REDIS_KEY_PREFIX}:bull`;
+    await redis.hincrby(inDoubtCountsKey(prefix), 'delivered', 3);
+    await redis.hincrby(inDoubtCountsKey(prefix), 'unreadable', 1);
+    const text = await (await fetch(`${srv.url}/metrics`)).text();
+    expect(text).toMatch(/^motcua_inbound_spool_depth 0$/m);
+    expect(text).toMatch(/^motcua_reply_in_doubt_delivered 3$/m);
+    expect(text).toMatch(/^motcua_reply_in_doubt_absent 0$/m);
+    expect(text).toMatch(/^motcua_reply_in_doubt_unreadable 1$/m);
+    expect(text).toMatch(/^motcua_reply_in_doubt_unverifiable 0$/m);
   });
 
   it('serves the chat page and the embeddable widget script', async () => {
