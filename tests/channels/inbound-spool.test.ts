@@ -18,7 +18,7 @@ import { createLogger } from '../../src/logger.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { InboundSpoolRepository, type SpoolJob } from '../../src/store/inbound-spool.js';
 import { migrate } from '../../src/store/migrate.js';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, isolatedName, dropRedisPrefixes } from '../helpers/services.js';
 import { waitUntil } from '../faults/traffic.js';
 
 const OA = '579745863508352884';
@@ -27,10 +27,7 @@ const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
 
 afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
+  await dropRedisPrefixes(redis, prefixes);
   redis.disconnect();
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();

@@ -8,3 +8,11 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 export function isolatedName(label: string): string {
   return `t_${label}_${randomBytes(4).toString('hex')}`;
 }
+
+/** Deletes every key under each prefix (`<prefix>:*`): a test file's clean-up of its Redis state. */
+export async function dropRedisPrefixes(redis: { keys(pattern: string): Promise<string[]>; del(...keys: string[]): Promise<number> }, prefixes: readonly string[]): Promise<void> {
+  for (const p of prefixes) {
+    const keys = await redis.keys(`${p}:*`);
+    if (keys.length) await redis.del(...keys);
+  }
+}

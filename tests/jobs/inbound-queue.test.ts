@@ -1,15 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { InboundQueue, createInboundWorker, type InboundJob } from '../../src/jobs/inbound-queue.js';
-import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
+import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes } from '../helpers/services.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
 afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
+  await dropRedisPrefixes(redis, prefixes);
   redis.disconnect();
 });
 

@@ -8,15 +8,12 @@ import { OutboundQueue, broadcastJobId, createOutboundWorker, rateKey, type Outb
 import { createRedisSendControls, limitedGateway } from '../../src/jobs/broadcast-queue.js';
 import { acquireSend, limiterKeys } from '../../src/store/rate-limiter.js';
 import type { BroadcastGateway } from '../../src/broadcast/sender.js';
-import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
+import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes } from '../helpers/services.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
 afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
+  await dropRedisPrefixes(redis, prefixes);
   redis.disconnect();
 });
 

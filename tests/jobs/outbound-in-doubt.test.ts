@@ -25,7 +25,7 @@ import { createZaloClient } from '../../src/channels/zalo/send-client.js';
 import type { ZaloCsBody } from '../../src/channels/zalo/render.js';
 import { startFakeGraphServer, type FakeGraphServer } from '../fakes/graph-server.js';
 import { startZaloFake, type ZaloFake } from '../fakes/zalo-server.js';
-import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
+import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes } from '../helpers/services.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
@@ -36,10 +36,7 @@ beforeAll(async () => {
   zalo = await startZaloFake({ appId: '9', appSecret: 'secret-in-doubt' });
 });
 afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
+  await dropRedisPrefixes(redis, prefixes);
   redis.disconnect();
   await graph.close();
   await zalo.close();

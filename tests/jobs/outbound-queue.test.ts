@@ -3,15 +3,12 @@ import { Redis } from 'ioredis';
 import { OutboundQueue, createOutboundWorker, type OutboundHandlers, type OutboundJob, type OutboundResult } from '../../src/jobs/outbound-queue.js';
 import type { SendOutcome } from '../../src/channels/platform-event.js';
 import type { RateSpec } from '../../src/store/rate-limiter.js';
-import { TEST_REDIS_URL, isolatedName } from '../helpers/services.js';
+import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes } from '../helpers/services.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
 afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}:*`);
-    if (keys.length) await redis.del(...keys);
-  }
+  await dropRedisPrefixes(redis, prefixes);
   redis.disconnect();
 });
 
