@@ -20,6 +20,11 @@ export interface LoadOptions {
   recipients: number;
   /** Worker process counts, one configuration each, run one after the other on the same data. */
   workers: number[];
+  /**
+   * Per configuration: `{ chat, broadcasts }` when its workers are split by WORKER_TASKS (`--workers 1+1`:
+   * one worker for citizens' messages and replies, one for broadcasts); undefined when every worker does both.
+   */
+  split?: Array<{ chat: number; broadcasts: number } | undefined>;
   /** New citizen sessions per second (a session is one question, a subscription or a survey). */
   rate: number;
   /** Chat citizens per unit and platform (distinct in each configuration). */
@@ -54,7 +59,9 @@ prefix of its own), with the fake Graph and Zalo servers as the platforms. Each 
   --subscribers N    subscribers seeded in total (default 1000000)
   --recipients N     recipients of each broadcast (default 100000; 0 = no broadcasts, the
                      citizens' traffic alone)
-  --workers LIST     worker processes per configuration, comma-separated (default 1,2)
+  --workers LIST     worker processes per configuration, comma-separated (default 1,2);
+                     C+B = C workers for citizens' messages and replies (WORKER_TASKS=chat)
+                     beside B for broadcasts (WORKER_TASKS=broadcasts), e.g. 1,1+1
   --rate R           new citizen sessions per second (default 20)
   --citizens N       chat citizens per unit and platform (default 100)
   --seed N           seed of the mix (default 1)
@@ -149,8 +156,11 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions {
   if (given.has('--workers')) {
     const raw = str('--workers') ?? '';
     const list = raw.split(',').map((p) => p.trim());
-    if (list.length === 0 || list.some((p) => !/^\d+$/.test(p))) throw new LoadArgsError(`--workers: expected a comma-separated list such as 1,2, got "${raw}"`);
-    o.workers = list.map((p) => positiveInt('--workers', p, 1, 16));
+    if (list.length === 0 || list.some((p) => !/^\d+(\+\d+)?$/.test(p))) throw new LoadArgsError(`--workers: expected a comma-separated list such as 1,2 or 1,1+1, got "${raw}"`);
+    const parts = list.map((p) => p.split('+').map((n) => positiveInt('--workers', n, 1, 16)));
+    o.workers = parts.map((p) => p.reduce((a, n) => a + n, 0));
+    if (o.workers.some((n) => n > 16)) throw new LoadArgsError('--workers: at most 16 worker processes per configuration');
+    o.split = parts.map((p) => (p.length === 2 ? { chat: p[0]!, broadcasts: p[1]! } : undefined));
     // The configuration's index is one digit of the chat citizens' ids.
     if (o.workers.length > 9) throw new LoadArgsError('--workers: at most 9 configurations');
   }

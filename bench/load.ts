@@ -250,6 +250,8 @@ interface BroadcastFigures {
 
 interface ConfigResult {
   workers: number;
+  /** How the configuration is named in the tables ("2 workers", "1 chat + 1 broadcasts"). */
+  label: string;
   durationS: number;
   surveyMode: 'chat' | 'repository';
   sessions: Record<SessionKind, { started: number; completed: number; abandoned: number }>;
@@ -469,7 +471,8 @@ async function runConfiguration(
   surveyModeIn: 'chat' | 'repository' | undefined,
 ): Promise<ConfigResult> {
   const { db } = seeded;
-  const label = `${workers} worker${workers > 1 ? 's' : ''}`;
+  const split = o.split?.[ci];
+  const label = split ? `${split.chat} chat + ${split.broadcasts} broadcasts worker${workers > 1 ? 's' : ''}` : `${workers} worker${workers > 1 ? 's' : ''}`;
   out(`\n== configuration ${ci + 1}: web ×1, ${label}`);
   const fakes = await startFakes(o.units);
   step('fake platforms up');
@@ -512,7 +515,9 @@ async function runConfiguration(
     ZALO_SEND_RATE: process.env.ZALO_SEND_RATE ?? '30',
   };
   const web = startRole('web', 'serve', { ...env, PORT: String(port), RUN_WORKERS: 'false' }, 'motcua is listening');
-  const workerProcs = Array.from({ length: workers }, (_, i) => startRole(`worker ${i + 1}`, 'worker', { ...env, PORT: '0' }, 'workers started'));
+  // Split: the first workers take citizens' messages and replies, the others broadcasts (WORKER_TASKS).
+  const tasksOf = (i: number): Record<string, string> => (split ? { WORKER_TASKS: i < split.chat ? 'chat' : 'broadcasts' } : {});
+  const workerProcs = Array.from({ length: workers }, (_, i) => startRole(`worker ${i + 1}`, 'worker', { ...env, PORT: '0', ...tasksOf(i) }, 'workers started'));
   const roles = [web, ...workerProcs];
   const base = `http://127.0.0.1:${port}`;
   const bull = `${prefix}:bull`;
@@ -905,6 +910,7 @@ async function runConfiguration(
     const pgCpu = [...pgTicks.values()].reduce((a, e) => a + (e.last - e.start), 0) / CLK_TCK;
     result = {
       workers,
+      label,
       durationS: o.durationS,
       surveyMode,
       sessions: stats,
@@ -1021,7 +1027,7 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 const ms = (s: Summary): string => (s.n ? `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.p99)}` : '—');
 
 function comparison(results: ConfigResult[]): string {
-  const head = ['figure', ...results.map((r) => `${r.workers} worker${r.workers > 1 ? 's' : ''}`)];
+  const head = ['figure', ...results.map((r) => r.label)];
   const row = (name: string, f: (r: ConfigResult) => string): string[] => [name, ...results.map(f)];
   const proc = (r: ConfigResult, name: string): ProcessFigures | undefined => r.processes.find((p) => p.name === name);
   const workerNames = [...new Set(results.flatMap((r) => r.processes.map((p) => p.name).filter((n) => n.startsWith('worker'))))];
@@ -1167,7 +1173,7 @@ async function main(): Promise<number> {
   out('\n## Figures, configurations side by side\n');
   out(comparison(results));
   for (const r of results) {
-    out(`\n## Queue depths and memory over time — ${r.workers} worker${r.workers > 1 ? 's' : ''}\n`);
+    out(`\n## Queue depths and memory over time — ${r.label}\n`);
     out(seriesTable(r));
     for (const b of r.broadcast.list) {
       out(`\nbroadcast ${b.unitId}: ${b.status} at the end of the run; deliveries ${Object.entries(b.deliveries).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);

@@ -129,6 +129,14 @@ describe('arguments', () => {
     expect(parseLoadArgs(['--recipients', '0']).recipients).toBe(0);
   });
 
+  it('reads a split configuration: chat workers + broadcasts workers', () => {
+    const o = parseLoadArgs(['--workers', '1,1+1,2+1']);
+    expect(o.workers).toEqual([1, 2, 3]);
+    expect(o.split).toEqual([undefined, { chat: 1, broadcasts: 1 }, { chat: 2, broadcasts: 1 }]);
+    expect(() => parseLoadArgs(['--workers', '1+'])).toThrow(/--workers: expected/);
+    expect(() => parseLoadArgs(['--workers', '0+1'])).toThrow(/--workers: must be between 1/);
+  });
+
   it('makes --smoke tiny, and still lets a flag override it', () => {
     const smoke = parseLoadArgs(['--smoke']);
     expect(smoke.smoke).toBe(true);
