@@ -16,6 +16,14 @@ const urlWithProtocol = (protocols: string[]) =>
     }
   }, `phải là URL bắt đầu bằng ${protocols.join(' hoặc ')}`);
 
+function isRedisUrl(v: string): boolean {
+  try {
+    return ['redis:', 'rediss:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}
+
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -25,9 +33,26 @@ export const ConfigSchema = z.object({
   /** PostgreSQL connections per process (web or worker); PGlite has one. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().min(1).default('./data'),
-  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /**
+   * One Redis URL; with REDIS_CLUSTER, the seed node(s) of the cluster, comma-separated (the
+   * client learns the other nodes from them).
+   */
+  REDIS_URL: z
+    .string()
+    .refine((v) => isRedisUrl(v) || v.split(',').every((u) => isRedisUrl(u.trim())), 'phải là URL bắt đầu bằng redis: hoặc rediss: (Redis Cluster: các nút cách nhau bởi dấu phẩy)')
+    .default('redis://127.0.0.1:6379'),
   REDIS_AUTOSTART: bool.default(true),
-  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i, 'chỉ gồm chữ, số, _ và -').default('motcua'),
+  /** The Redis is a Redis Cluster (REDIS_URL: its seed nodes); needs a hash-tag REDIS_KEY_PREFIX. */
+  REDIS_CLUSTER: bool.default(false),
+  /**
+   * Prefix of every Redis key. `{name}` (optionally followed by more characters) is a Redis Cluster
+   * hash tag: every key then lives in one slot, as BullMQ's and our Lua scripts need.
+   */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^(?:\{[a-z0-9_-]+\})?[a-z0-9_-]*$/i, 'chỉ gồm chữ, số, _ và -, có thể mở đầu bằng một hash tag trong ngoặc nhọn như {motcua}')
+    .refine((v) => v.length > 0, 'không được để trống')
+    .default('motcua'),
   /** `serve` also runs the background workers (one-process default); set false when a separate worker runs. */
   RUN_WORKERS: bool.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -116,6 +141,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** A Redis Cluster hash tag opens the prefix: `{name}…` (all keys in the slot of `name`). */
+export function hasHashTag(prefix: string): boolean {
+  return /^\{[^{}]+\}/.test(prefix);
+}
+
 /** Parse settings from an environment map (process.env in production, a plain object in tests). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "not set" (docker-compose passes them that way).
@@ -127,6 +157,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const cfg = parsed.data;
   if (cfg.NODE_ENV === 'production' && !cfg.SECRET_KEY) {
     throw new ConfigError(['SECRET_KEY: bắt buộc khi NODE_ENV=production (ít nhất 32 ký tự ngẫu nhiên)']);
+  }
+  if (cfg.REDIS_CLUSTER && !hasHashTag(cfg.REDIS_KEY_PREFIX)) {
+    throw new ConfigError([
+      `REDIS_KEY_PREFIX: khi REDIS_CLUSTER=true phải mở đầu bằng một hash tag trong ngoặc nhọn, ví dụ {${cfg.REDIS_KEY_PREFIX}}, ` +
+        `để mọi khóa của hàng đợi nằm trong cùng một slot / with REDIS_CLUSTER=true the prefix must start with a hash tag, ` +
+        `e.g. {${cfg.REDIS_KEY_PREFIX}}, so that every key of the queues lives in one slot`,
+    ]);
+  }
+  if (!cfg.REDIS_CLUSTER && !isRedisUrl(cfg.REDIS_URL)) {
+    throw new ConfigError(['REDIS_URL: chỉ một URL khi không dùng REDIS_CLUSTER; nhiều nút (cách nhau bởi dấu phẩy) chỉ dành cho Redis Cluster / one URL unless REDIS_CLUSTER=true']);
   }
   return { ...cfg, dataDir: path.resolve(cfg.DATA_DIR) };
 }

@@ -108,7 +108,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     const searcher = buildSearchIndex(catalogue.procedures);
     const intents = loadIntents(config.INTENTS_DIR);
 
-    const redis = await connectRedis({ url: config.REDIS_URL, autostart: config.REDIS_AUTOSTART, dataDir: config.dataDir });
+    const redis = await connectRedis({ url: config.REDIS_URL, autostart: config.REDIS_AUTOSTART, dataDir: config.dataDir, cluster: config.REDIS_CLUSTER });
     if (redis.child) logger.warn('no Redis answered at REDIS_URL: started a local redis-server under DATA_DIR');
 
     const queryLog = new QueryLogRepository(db);

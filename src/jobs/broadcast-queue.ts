@@ -7,7 +7,7 @@
 // the outbound queue, kind 'broadcast', one per delivery: bc-<announcement>-<contact>-<gen>,
 // where the generation grows only when the tick finds a delivery's job gone.
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../store/redis.js';
 import { z } from 'zod';
 import type { PlatformName } from '../channels/platform-event.js';
 import { ADMIT_LUA, acquireSend, limiterKeys, limiterShape, type RateSpec } from '../store/rate-limiter.js';
@@ -31,7 +31,7 @@ const jobSchemas = {
 
 export class BroadcastQueue {
   readonly queue: Queue;
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.queue = new Queue(BROADCAST_QUEUE, { connection: redis, prefix });
   }
 
@@ -60,7 +60,7 @@ export class BroadcastQueue {
 }
 
 export interface BroadcastWorkerOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** A result `{ kind: 'paused', resumeInMs, horizon }` puts the job back, delayed, with that horizon. */
   fanout(announcementId: number, horizon?: FanoutHorizon): Promise<unknown>;
@@ -94,7 +94,7 @@ export function createBroadcastWorker(options: BroadcastWorkerOptions): Worker {
     }
     return { skipped: `unknown job ${job.name}` };
   };
-  const connection = redis.duplicate({ maxRetriesPerRequest: null });
+  const connection = duplicateClient(redis, { blocking: true });
   const worker = new Worker(BROADCAST_QUEUE, handle, {
     connection,
     prefix,
@@ -179,7 +179,7 @@ const PROBE_MS = 3000;
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
 
 /** Send jobs on the outbound queue for the runtime (fan-out and re-drive). */
-export function createBroadcastJobs(options: { outbound: OutboundQueue; broadcastQueue: BroadcastQueue; redis: Redis; prefix: string }): BroadcastJobs {
+export function createBroadcastJobs(options: { outbound: OutboundQueue; broadcastQueue: BroadcastQueue; redis: RedisClient; prefix: string }): BroadcastJobs {
   const { outbound, redis, prefix } = options;
   const genKey = (announcementId: number): string => `${prefix}:bcgen:${announcementId}`;
   const toJob = (j: BroadcastSendJob): OutboundJob => ({
@@ -233,7 +233,7 @@ export function createBroadcastJobs(options: { outbound: OutboundQueue; broadcas
  * replies or other workers took it meanwhile, the send waits here for the next place (a few
  * ms: the window frees one place per interval).
  */
-export function limitedGateway(gateway: BroadcastGateway, redis: Redis, prefix: string, rates: Record<PlatformName, RateSpec>): BroadcastGateway {
+export function limitedGateway(gateway: BroadcastGateway, redis: RedisClient, prefix: string, rates: Record<PlatformName, RateSpec>): BroadcastGateway {
   return {
     ...gateway,
     async send(accountId, platform, body) {
@@ -250,7 +250,7 @@ export function limitedGateway(gateway: BroadcastGateway, redis: Redis, prefix: 
 
 /** The Redis-kept part of the sender's controls. */
 export function createRedisSendControls(options: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   rates: Record<PlatformName, RateSpec>;
   throttleBaseMs: number;
@@ -367,7 +367,7 @@ export function batchedSenderStore(repo: BroadcastRepository): SenderStore {
 // --- composition for the worker role ---------------------------------------------------------
 
 export interface BroadcastWorkersDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** The BullMQ prefix (REDIS_KEY_PREFIX:bull). */
   prefix: string;
   outbound: OutboundQueue;

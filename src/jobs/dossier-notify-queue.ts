@@ -7,7 +7,7 @@
 // (withNoticeSends), which renders, claims, sends and records it.
 import type { SchedulerSpec } from './upkeep.js';
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../store/redis.js';
 import type { Config } from '../config.js';
 import type { Platforms } from '../platforms.js';
 import type { Services } from '../services.js';
@@ -117,7 +117,7 @@ export function createDossierNotices(deps: {
 
 /** Starts the tick (every `tickMs`, one scheduler for all workers) in this process. */
 export async function startDossierNotifyWorker(options: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   notifier: Pick<DossierNotifier, 'tick'>;
   tickMs: number;
@@ -133,7 +133,7 @@ export async function startDossierNotifyWorker(options: {
     },
   };
   await scheduler.ensure();
-  const connection = redis.duplicate({ maxRetriesPerRequest: null });
+  const connection = duplicateClient(redis, { blocking: true });
   const worker = new Worker(
     DOSSIER_NOTIFY_QUEUE,
     async (job: Job) => (job.name === 'tick' ? options.notifier.tick() : { skipped: `unknown job ${job.name}` }),

@@ -11,7 +11,7 @@
 // held against the event: it waits for the database rather than being dropped as a poison event.
 import { createHash, randomBytes } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../store/redis.js';
 import { z } from 'zod';
 import { ParsedEvent } from '../channels/platform-event.js';
 import { microBatch } from './micro-batch.js';
@@ -35,7 +35,7 @@ const DrainData = z.union([
 const CONVS_PER_JOB = 16;
 
 export interface InboundQueueOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** A webhook's claim not done within this long is answered "retry later" (default 1.5 s: Zalo wants an answer within 2 s). */
   submitTimeoutMs?: number;
@@ -258,7 +258,7 @@ export function createInboundWorker(options: InboundWorkerOptions): Worker {
   };
   // BullMQ leaves a connection it was given open: ours is closed with the worker (else the worker
   // role never exits after SIGTERM).
-  const connection = redis.duplicate({ maxRetriesPerRequest: null });
+  const connection = duplicateClient(redis, { blocking: true });
   const worker = new Worker(INBOUND_QUEUE, drain, {
     connection,
     prefix,

@@ -2,7 +2,7 @@
 // A registry of job name → zod schema → handler; an unknown job is completed, not retried.
 // This folder is the only importer of bullmq.
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../store/redis.js';
 import type { SchedulerSpec } from './upkeep.js';
 import { z } from 'zod';
 
@@ -19,7 +19,7 @@ export interface MaintenanceHandlers {
 }
 
 export interface MaintenanceOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   retentionDays: number;
   handlers: MaintenanceHandlers;
@@ -44,7 +44,7 @@ export function maintenanceScheduler(queue: Queue, retentionDays: number): Sched
   };
 }
 
-export function createMaintenanceQueue(connection: Redis, prefix: string): Queue {
+export function createMaintenanceQueue(connection: RedisClient, prefix: string): Queue {
   return new Queue(MAINTENANCE_QUEUE, { connection, prefix });
 }
 
@@ -56,7 +56,7 @@ export function createMaintenanceWorker(options: MaintenanceOptions): Worker {
     }
     return { skipped: `unknown job ${job.name}` };
   };
-  const connection = options.connection.duplicate({ maxRetriesPerRequest: null });
+  const connection = duplicateClient(options.connection, { blocking: true });
   const worker = new Worker(MAINTENANCE_QUEUE, handle, {
     connection,
     prefix: options.prefix,

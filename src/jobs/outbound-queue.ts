@@ -14,7 +14,7 @@
 // (src/broadcast/sender.ts) decides, claims, sends and records its outcome, and may ask for the
 // job to come back later (rate, cool-down, 06:00 for Zalo).
 import { DelayedError, Queue, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../store/redis.js';
 import { z } from 'zod';
 import { PlatformName, type SendOutcome } from '../channels/platform-event.js';
 import { acquireSend, evalScript, type RateSpec } from '../store/rate-limiter.js';
@@ -91,7 +91,7 @@ export function inDoubtCountsKey(prefix: string): string {
 }
 
 /** The counts of messages in doubt per verdict since the deployment's Redis began. */
-export async function readInDoubtCounts(redis: Redis, prefix: string): Promise<Record<InDoubtVerdict, number>> {
+export async function readInDoubtCounts(redis: RedisClient, prefix: string): Promise<Record<InDoubtVerdict, number>> {
   const raw = await redis.hgetall(inDoubtCountsKey(prefix));
   const counts = { delivered: 0, absent: 0, unreadable: 0, unverifiable: 0 };
   for (const v of VERDICTS) counts[v] = Number(raw[v] ?? 0) || 0;
@@ -175,7 +175,7 @@ export class OutboundQueue {
   readonly queue: Queue;
   /** Citizens' replies, in order of arrival. */
   readonly replies: Queue;
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.queue = new Queue(OUTBOUND_QUEUE, { connection: redis, prefix });
     this.replies = new Queue(REPLY_QUEUE, { connection: redis, prefix });
   }
@@ -217,7 +217,7 @@ class TransientSendError extends Error {
 }
 
 export interface OutboundWorkerOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   handlers: OutboundHandlers;
   /** Bulk (broadcast) jobs in progress at once. */
@@ -415,7 +415,7 @@ export function createOutboundWorker(options: OutboundWorkerOptions): OutboundWo
   };
 
   const concurrency = options.concurrency ?? 16;
-  const workerOptions = (connection: Redis, slots: number): WorkerOptions => ({
+  const workerOptions = (connection: RedisClient, slots: number): WorkerOptions => ({
     connection,
     prefix,
     concurrency: slots,
@@ -429,9 +429,9 @@ export function createOutboundWorker(options: OutboundWorkerOptions): OutboundWo
     },
   });
   const queues = options.queues ?? 'all';
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const part = (queue: string, slots: number): { queue: string; options: WorkerOptions } => {
-    const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    const connection = duplicateClient(redis, { blocking: true });
     connections.push(connection);
     return { queue, options: workerOptions(connection, slots) };
   };

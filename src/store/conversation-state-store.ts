@@ -2,7 +2,7 @@
 // The key carries the platform user id hashed with SECRET_KEY, so a Redis dump or a key listing
 // shows no platform ids (Decree 13/2023: pseudonymise where the raw id is not needed).
 import { createHmac } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import {
   ConversationState,
   TRANSCRIPT_LINES,
@@ -14,7 +14,7 @@ import {
 
 export class RedisConversationStateStore implements ConversationStateStore, TranscriptStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly secret: string,
   ) {}

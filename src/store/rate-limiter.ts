@@ -21,7 +21,7 @@
 // end at or under the rate too. It costs guard / (1 s + guard) of the throughput (2.4 % at
 // 25 ms).
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 export interface RateSpec {
   /** Sends per second per account (a Page or an OA); whole numbers in practice (2.5 → 2). */
@@ -117,7 +117,7 @@ export type SendKind = 'reply' | 'bulk';
  * else how many ms until it may be. Replies may use the whole window; bulk sends leave the
  * replies' share.
  */
-export async function acquireSend(redis: Redis, base: string, spec: RateSpec, kind: SendKind, now = Date.now()): Promise<number> {
+export async function acquireSend(redis: RedisClient, base: string, spec: RateSpec, kind: SendKind, now = Date.now()): Promise<number> {
   const shape = limiterShape(spec);
   const wait = await evalScript(redis, ACQUIRE, limiterKeys(base), [now, shape.limit, shape.windowMs, kind === 'reply' ? 1 : 0, shape.replyShare]);
   return typeof wait === 'number' ? wait : Number(wait);
@@ -125,7 +125,7 @@ export async function acquireSend(redis: Redis, base: string, spec: RateSpec, ki
 
 const shas = new Map<string, string>();
 /** EVALSHA of a script, loading it on first use (or after a Redis restart flushed it). */
-export async function evalScript(redis: Redis, script: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+export async function evalScript(redis: RedisClient, script: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
   let sha = shas.get(script);
   if (!sha) {
     sha = createHash('sha1').update(script).digest('hex');

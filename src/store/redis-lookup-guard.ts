@@ -3,7 +3,7 @@
 // one Lua script, so "count, then reserve" is atomic across concurrent checks. The window is
 // measured with the caller's clock (scores), and each set expires an hour after its last write.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import {
   guardKeys,
   LOOKUP_FAILURE_LIMIT,
@@ -44,7 +44,7 @@ return {1, remaining}
 
 export class RedisLookupGuard implements LookupGuard {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly secret: string,
     private readonly limit = LOOKUP_FAILURE_LIMIT,

@@ -2,10 +2,10 @@
 // (webhook dedupe), a lock with an owner token (Zalo token refresh, per-citizen draining),
 // and a per-citizen inbox list that keeps one citizen's messages in order.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /** True exactly once per key within `ttlSeconds`, however many concurrent callers. */
-export async function claimOnce(redis: Redis, key: string, ttlSeconds: number): Promise<boolean> {
+export async function claimOnce(redis: RedisClient, key: string, ttlSeconds: number): Promise<boolean> {
   return (await redis.set(key, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
 }
 
@@ -16,7 +16,7 @@ export interface Lock {
 }
 
 /** Tries once to take the lock; undefined when someone else holds it. */
-export async function tryLock(redis: Redis, key: string, ttlMs: number): Promise<Lock | undefined> {
+export async function tryLock(redis: RedisClient, key: string, ttlMs: number): Promise<Lock | undefined> {
   const token = randomBytes(12).toString('hex');
   const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') return undefined;
@@ -28,7 +28,7 @@ export async function tryLock(redis: Redis, key: string, ttlMs: number): Promise
 }
 
 /** Waits (polling) up to `waitMs` for the lock, runs fn, releases. Throws when it cannot get it. */
-export async function withLock<T>(redis: Redis, key: string, fn: () => Promise<T>, options: { ttlMs?: number; waitMs?: number } = {}): Promise<T> {
+export async function withLock<T>(redis: RedisClient, key: string, fn: () => Promise<T>, options: { ttlMs?: number; waitMs?: number } = {}): Promise<T> {
   const ttl = options.ttlMs ?? 30_000;
   const deadline = Date.now() + (options.waitMs ?? 15_000);
   for (;;) {

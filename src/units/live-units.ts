@@ -3,7 +3,7 @@
 // without a restart: a change made in the admin (any web process) reloads the unit locally and
 // is announced on a Redis channel, which every other process (workers included) follows. After
 // a lost connection a process reloads everything, since it may have missed announcements.
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../store/redis.js';
 import type { UnitContact, UnitDirectory } from '../conversation/ports.js';
 import type { AliasRepository } from '../store/alias-repository.js';
 import type { UnitRepository } from '../store/unit-repository.js';
@@ -20,14 +20,14 @@ export interface LiveUnitsDeps {
   aliases: Pick<AliasRepository, 'list' | 'listAll'>;
   searcher: Pick<Searcher, 'contentKey'>;
   /** A connection this class may put in subscriber mode (it is duplicated, never used as is). */
-  redis?: Redis;
+  redis?: RedisClient;
   channel: string;
   onError?: (err: unknown) => void;
 }
 
 export class LiveUnits implements UnitDirectory {
   private byId = new Map<string, LiveUnit>();
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private readonly codeSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
   constructor(private readonly deps: LiveUnitsDeps) {}
@@ -93,7 +93,7 @@ export class LiveUnits implements UnitDirectory {
   /** Follows the announcements of other processes. */
   async subscribe(): Promise<void> {
     if (!this.deps.redis || this.subscriber) return;
-    const sub = this.deps.redis.duplicate();
+    const sub = duplicateClient(this.deps.redis);
     this.subscriber = sub;
     const fail = (err: unknown) => this.deps.onError?.(err);
     sub.on('message', (_channel: string, unitId: string) => void this.reload(unitId).catch(fail));

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { connectRedis, RedisUnavailableError, type RedisHandle } from '../../src/store/redis.js';
+import { connectRedis, redactRedisUrl, RedisUnavailableError, type RedisHandle } from '../../src/store/redis.js';
 import { TEST_REDIS_URL } from '../helpers/services.js';
 
 const handles: RedisHandle[] = [];
@@ -35,6 +35,15 @@ describe('connectRedis', () => {
     const err = await connectRedis({ url: `redis://127.0.0.1:${port}`, autostart: false, dataDir: os.tmpdir() }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RedisUnavailableError);
     expect(String(err)).toMatch(/redis-server/);
+  });
+
+  it('never shows the password a REDIS_URL holds', async () => {
+    const port = await freePort();
+    const err = await connectRedis({ url: `redis://app:s3cr3t-Pa55@127.0.0.1:${port}/0`, autostart: false, dataDir: os.tmpdir() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RedisUnavailableError);
+    expect(String(err)).not.toContain('s3cr3t-Pa55');
+    expect(String(err)).toContain(`redis://***:***@127.0.0.1:${port}/0`);
+    expect(redactRedisUrl(`rediss://:pw1@a:1,rediss://:pw2@b:2`)).toBe('rediss://:***@a:1,rediss://:***@b:2');
   });
 
   it('starts a child redis-server under DATA_DIR when one is on the PATH', async () => {

@@ -3,7 +3,7 @@
 // the window ends. A success clears the account's counter; the address counter runs out alone,
 // so one valid account cannot be used to reset an attacker's address budget.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis.js';
 
 export interface LoginLimiterOptions {
   prefix: string;
@@ -32,7 +32,7 @@ export class LoginLimiter {
   readonly windowSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: LoginLimiterOptions,
   ) {
     this.maxPerAccount = options.maxPerAccount ?? 5;

@@ -1,7 +1,7 @@
 // Admin sign-in sessions in Redis: a random 32-byte id (the cookie value), the user id and the
 // session's CSRF token, expiring after an idle period and, whatever the activity, a maximum age.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/redis.js';
 import { z } from 'zod';
 
 export const SessionData = z.object({
@@ -27,7 +27,7 @@ export class SessionStore {
   readonly maxAgeSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: SessionStoreOptions,
   ) {
     this.idleSeconds = options.idleSeconds ?? 8 * 3600;
