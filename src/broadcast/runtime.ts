@@ -99,6 +99,9 @@ export interface RuntimeOptions {
 /** Where each account's queued sends end (epoch ms of the runtime's clock), kept across a pause. */
 export type FanoutHorizon = Record<string, number>;
 
+/** A send job is made available this long before its predicted place in the schedule. */
+export const SEND_EARLY_MS = 30;
+
 export type FanoutResult =
   | { kind: 'done'; pages: number; recipients: number }
   /** Enough is queued: run the fan-out again in `resumeInMs`, with this horizon. */
@@ -167,8 +170,9 @@ export function createBroadcastRuntime(options: RuntimeOptions): BroadcastRuntim
         if (predicted.kind === 'send' && rate && rate > 0) {
           const start = Math.max(horizon.get(m.accountId) ?? at.getTime(), at.getTime());
           horizon.set(m.accountId, start + 1000 / rate);
-          // Only far-off starts are worth a delay; the account's pace does the fine spacing.
-          if (start - at.getTime() > 1000) job.delayMs = Math.floor(start - at.getTime() - 500);
+          // Each job becomes available just before its place in the account's schedule, within the
+          // sender's inline wait, so that it is sent on its first run rather than put back once.
+          if (start - at.getTime() > SEND_EARLY_MS) job.delayMs = Math.floor(start - at.getTime() - SEND_EARLY_MS);
         }
         sends.push(job);
       }

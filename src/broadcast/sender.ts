@@ -138,7 +138,11 @@ export function createBroadcastSender(options: SenderOptions): { step(job: Broad
   const { store, gateway, controls, rules, leaseMs } = options;
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const maxInlineWaitMs = options.maxInlineWaitMs ?? 50;
+  // A job usually arrives a little before its slot (the fan-out makes it available just ahead,
+  // and workers pick due jobs in bunches): waiting here, in its worker slot, costs less than
+  // putting it back and running it again (another job fetch and delivery read); bench:broadcast
+  // measured 2.1 runs per send with 50 ms, 1.04 with 250 ms, at the same rate.
+  const maxInlineWaitMs = options.maxInlineWaitMs ?? 250;
   const maxAttempts = options.maxAttempts ?? 12;
   const skewMs = options.reconcileSkewMs ?? 5 * 60_000;
 

@@ -227,8 +227,10 @@ describe('report export of 50,000 deliveries (PostgreSQL)', () => {
     await writeReportXlsx(sink, { source: w.source, announcement: a, pseudonymKey: KEY });
     await finished(sink);
     expect(w.maxLimit()).toBeLessThanOrEqual(1000);
-    // Compressed rows were leaving while later pages were still being read.
-    expect(w.bytesAtHalf()).toBeGreaterThan(sink.bytes * 0.25);
+    // Compressed rows were leaving while later pages were still being read (a writer that kept
+    // the workbook until the end would have written nothing by then). How much depends on when
+    // zlib, in libuv's thread pool, gets to flush: little on a busy machine, hence the low bar.
+    expect(w.bytesAtHalf()).toBeGreaterThan(sink.bytes * 0.05);
     // The sink keeps the (compressed) file itself; the rest must stay modest.
     expect(sink.peakHeap - heapBefore).toBeLessThan(100 * 1024 * 1024);
     const rows: number[] = [];
