@@ -4,51 +4,22 @@
 // the worker is killed with SIGKILL at random points — once during the fan-out, then while
 // sending — and restarted. At the end every eligible recipient has exactly one message in the
 // fakes' logs, nobody else has any, and the report's counts match the logs.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsOf, startHarness, waitFor, type Harness } from '../broadcast/harness.js';
 import { BroadcastQueue } from '../../src/jobs/broadcast-queue.js';
+import { mulberry32 } from '../../bench/load-lib.js';
+import { startWorkerChild } from '../faults/service.js';
 
 const HOUR = 3_600_000;
-const CHILD = path.resolve(import.meta.dirname, 'broadcast-worker-child.ts');
 // A seed in the log lets a failing run be replayed: BROADCAST_CRASH_SEED=<n>.
 const seed = Number(process.env.BROADCAST_CRASH_SEED ?? Math.floor(Math.random() * 1e9));
-let state = seed;
-const random = (): number => {
-  // mulberry32
-  state = (state + 0x6d2b79f5) | 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = mulberry32(seed);
 const between = (lo: number, hi: number): number => Math.floor(lo + random() * (hi - lo));
 
 let h: Harness;
 let child: ChildProcess | undefined;
 
-async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  p.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start: ${err}`)), 30_000);
-    p.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    p.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited (${code}) before it was ready: ${err}`));
-    });
-  });
-  return p;
-}
 
 async function kill(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
@@ -101,13 +72,13 @@ describe('broadcast crash safety', () => {
     const deliveries = async (): Promise<number> => Number((await h.services.db.query<{ n: string }>('SELECT count(*) AS n FROM deliveries WHERE announcement_id = $1', [a.id]))[0]?.n ?? 0);
     const kills: string[] = [];
 
-    child = await startWorker(h.env);
+    child = await startWorkerChild(h.env);
     // 1: during the fan-out.
     const fanoutKillAt = between(500, 3500);
     await waitFor(async () => (await deliveries()) >= fanoutKillAt || (await h.services.broadcasts.get(a.id))?.status !== 'fanning_out', 30_000, 'fan-out progress');
     await kill(child);
     kills.push(`fan-out at ${await deliveries()} deliveries`);
-    child = await startWorker(h.env);
+    child = await startWorkerChild(h.env);
     // 2–5: while sending, at random numbers of messages delivered.
     const total = fbEligible.length + zaloEligible.length;
     const marks = [between(100, 1200), between(1200, 2400), between(2400, 3600), between(3600, 4700)];
@@ -115,7 +86,7 @@ describe('broadcast crash safety', () => {
       await waitFor(() => delivered() >= Math.min(mark, total - 50), 60_000, `${mark} messages`);
       await kill(child);
       kills.push(`sending at ${delivered()} messages`);
-      child = await startWorker(h.env);
+      child = await startWorkerChild(h.env);
     }
     await waitFor(async () => (await h.services.broadcasts.get(a.id))?.status === 'done', 60_000, 'announcement done');
     // Nothing straggles in after completion.

@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InboundQueue, createInboundWorker, type InboundJob } from '../../src/jobs/inbound-queue.js';
-import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes } from '../helpers/services.js';
+import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes, zaloTextJob } from '../helpers/services.js';
 import { waitUntil } from './traffic.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -15,14 +15,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function job(user: string, n: number): InboundJob {
-  return {
-    accountId: 1,
-    unitId: 'xa-a',
-    receivedAt: Date.now(),
-    event: { type: 'inbound', platform: 'zalo', kind: 'text', accountId: '579745863508352884', userId: user, dedupeKey: `zl:${user}:${n}`, messageId: `${user}-${n}`, text: String(n), timestamp: Date.now() },
-  };
-}
+const job = zaloTextJob;
 
 const idOf = (j: InboundJob): string => (j.event.type === 'inbound' ? j.event.messageId : '');
 

@@ -13,19 +13,13 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/services.js';
 import { createDatabase, killChild, SECRETS, startFaultService, startWorkerChild, type FaultService } from './service.js';
 import { deliver, newDeliveryLog, paced, repliesByRecipient, waitUntil, type CitizenEvent } from './traffic.js';
 import { Queue } from 'bullmq';
+import { mulberry32 } from '../../bench/load-lib.js';
 import { readInDoubtCounts, REPLY_QUEUE } from '../../src/jobs/outbound-queue.js';
 import { replyTitles, TOPICS } from './replies.js';
 
 const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 1e9));
-let state = seed;
-const random = (): number => {
-  // mulberry32: a failing run can be replayed with FAULT_SEED=<n>
-  state = (state + 0x6d2b79f5) | 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+// A failing run can be replayed with FAULT_SEED=<n>.
+const random = mulberry32(seed);
 
 let db: { url: string; drop(): Promise<void> };
 let svc: FaultService;

@@ -1,5 +1,6 @@
 // Where the integration tests find the real services (CI starts them; see .ci/run).
 import { randomBytes } from 'node:crypto';
+import type { InboundJob } from '../../src/jobs/inbound-queue.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -15,4 +16,14 @@ export async function dropRedisPrefixes(redis: { keys(pattern: string): Promise<
     const keys = await redis.keys(`${p}:*`);
     if (keys.length) await redis.del(...keys);
   }
+}
+
+/** The n-th Zalo text of a citizen (the text is n), as the webhook intake queues it for unit xa-a. */
+export function zaloTextJob(user: string, n: number): InboundJob {
+  return {
+    accountId: 1,
+    unitId: 'xa-a',
+    receivedAt: Date.now(),
+    event: { type: 'inbound', platform: 'zalo', kind: 'text', accountId: '579745863508352884', userId: user, dedupeKey: `zl:${user}:${n}`, messageId: `${user}-${n}`, text: String(n), timestamp: Date.now() },
+  };
 }

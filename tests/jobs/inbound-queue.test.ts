@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { InboundQueue, createInboundWorker, type InboundJob } from '../../src/jobs/inbound-queue.js';
-import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes } from '../helpers/services.js';
+import { InboundQueue, createInboundWorker } from '../../src/jobs/inbound-queue.js';
+import { TEST_REDIS_URL, isolatedName, dropRedisPrefixes, zaloTextJob } from '../helpers/services.js';
 
 const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const prefixes: string[] = [];
@@ -10,14 +10,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function job(user: string, n: number): InboundJob {
-  return {
-    accountId: 1,
-    unitId: 'xa-a',
-    receivedAt: Date.now(),
-    event: { type: 'inbound', platform: 'zalo', kind: 'text', accountId: '579745863508352884', userId: user, dedupeKey: `zl:${user}:${n}`, messageId: `${user}-${n}`, text: String(n), timestamp: Date.now() },
-  };
-}
+const job = zaloTextJob;
 
 const waitFor = async (cond: () => boolean, ms = 15_000): Promise<void> => {
   const end = Date.now() + ms;
