@@ -244,6 +244,12 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
         surveyInvitations: (unitId) => periodicSurveys(services.surveyRegistry, unitId),
       };
       const publicBaseUrl = (config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
+      // One read of the in-doubt counts serves the four gauges of a scrape.
+      let inDoubtRead: { at: number; counts: ReturnType<typeof readInDoubtCounts> } | undefined;
+      const inDoubtCounts = (): ReturnType<typeof readInDoubtCounts> => {
+        if (!inDoubtRead || Date.now() - inDoubtRead.at > 1000) inDoubtRead = { at: Date.now(), counts: readInDoubtCounts(services.redis.client, prefix) };
+        return inDoubtRead.counts;
+      };
       const app = createApp({
         logger: log,
         gauges: [
@@ -253,7 +259,7 @@ export async function start(role: 'serve' | 'worker', env: Record<string, string
           ...(['delivered', 'absent', 'unreadable', 'unverifiable'] as const).map((verdict) => ({
             name: `motcua_reply_in_doubt_${verdict}`,
             help: `Reply messages found in doubt and settled as ${verdict} (${verdict === 'unreadable' || verdict === 'unverifiable' ? 'sent again unverified' : verdict === 'delivered' ? 'not sent again' : 'sent'})`,
-            read: async () => (await readInDoubtCounts(services.redis.client, prefix))[verdict],
+            read: async () => (await inDoubtCounts())[verdict],
           })),
         ],
         readiness: [
